@@ -35,7 +35,11 @@ int hw_id_check_n(const char *what, const char *id, size_t n, hw_error_t *err)
 	char shown[HW_ID_MAX * 4 + 8];
 
 	if(!what) what = "id";
-	if(!id) return hw_error_set(err, HW_ERR_INVAL, "%s is missing; allowed: %s", what, HW_ID_ALLOWED);
+	if(!id){
+		hw_error_set(err, HW_ERR_INVAL, "%s is missing; allowed: %s", what, HW_ID_ALLOWED);
+		if(err) err->reason = HW_R_BAD_ID;
+		return HW_ERR_INVAL;
+	}
 	if(n == 0 || n > HW_ID_MAX){
 		id_render(shown, sizeof(shown), id, n);
 		hw_error_set(err, HW_ERR_INVAL, "%s '%s' is %zu characters long; allowed: %s", what, shown, n,

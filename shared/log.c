@@ -27,16 +27,47 @@ int hw_log_enabled(int level)
 	return level >= log_level && level < HW_LOG_OFF;
 }
 
-/* Appends s to buf at *o as JSON string content, escaping quotes, backslashes and controls. */
-static void json_escape(char *buf, size_t len, size_t *o, const char *s)
+/* Room kept at the end of a line for its closing characters ("\"}\n" and the NUL). */
+#define LOG_TAIL 8
+
+/* Appends formatted text to buf at *o; clamps *o so a cut never runs past the buffer. */
+static void log_append(char *buf, size_t len, size_t *o, const char *fmt, ...) HW_PRINTF(4, 5);
+static void log_append(char *buf, size_t len, size_t *o, const char *fmt, ...)
 {
-	for(; *s && *o + 7 < len; s++){
+	va_list ap;
+	int r;
+
+	if(*o + LOG_TAIL >= len) return;
+	va_start(ap, fmt);
+	r = vsnprintf(buf + *o, len - LOG_TAIL - *o, fmt, ap);
+	va_end(ap);
+	if(r < 0) return;
+	*o += (size_t)r;
+	if(*o > len - LOG_TAIL - 1) *o = len - LOG_TAIL - 1;
+}
+
+/* Appends s to buf at *o, escaping what would break the line: for JSON, quotes, backslashes
+ * and control characters as JSON escapes; for text, control characters as \n, \r, \t or
+ * \xNN, so one call is always exactly one line whatever the message holds. Writes at most
+ * max bytes (cut between escapes), so the fields after it always fit. */
+static void log_escape(char *buf, size_t len, size_t *o, const char *s, int json, size_t max)
+{
+	size_t stop = *o + max;
+
+	if(stop > len - LOG_TAIL - 1) stop = len - LOG_TAIL - 1;
+	for(; *s && *o + 6 <= stop; s++){
 		unsigned char c = (unsigned char)*s;
-		if(c == '"' || c == '\\'){
+		if(json && (c == '"' || c == '\\')){
 			buf[(*o)++] = '\\';
 			buf[(*o)++] = (char)c;
-		}else if(c < 0x20){
-			*o += (size_t)snprintf(buf + *o, len - *o, "\\u%04x", c);
+		}else if(c < 0x20 || c == 0x7f){
+			const char *e = c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
+			if(e){
+				memcpy(buf + *o, e, 2);
+				*o += 2;
+			}else{
+				*o += (size_t)snprintf(buf + *o, len - *o, json ? "\\u%04x" : "\\x%02x", c);
+			}
 		}else{
 			buf[(*o)++] = (char)c;
 		}
@@ -48,6 +79,7 @@ void hw_logs(int level, const char *subject, const char *fmt, ...)
 {
 	char msg[1024], line[2048], ts[32];
 	size_t o = 0;
+	int json = log_format == HW_LOG_JSON;
 	va_list ap;
 
 	if(!hw_log_enabled(level)) return;
@@ -56,21 +88,30 @@ void hw_logs(int level, const char *subject, const char *fmt, ...)
 	va_end(ap);
 	hw_time_iso(hw_time_ms(), ts, sizeof(ts));
 
-	if(log_format == HW_LOG_JSON){
-		o = (size_t)snprintf(line, sizeof(line), "{\"ts\":\"%s\",\"component\":\"", ts);
-		json_escape(line, sizeof(line), &o, log_component);
-		o += (size_t)snprintf(line + o, sizeof(line) - o, "\",\"level\":\"%s\"", level_names[level]);
+	line[0] = '\0';
+	if(json){
+		log_append(line, sizeof(line), &o, "{\"ts\":\"%s\",\"component\":\"", ts);
+		log_escape(line, sizeof(line), &o, log_component, 1, 128);
+		log_append(line, sizeof(line), &o, "\",\"level\":\"%s\"", level_names[level]);
 		if(subject){
-			o += (size_t)snprintf(line + o, sizeof(line) - o, ",\"subject\":\"");
-			json_escape(line, sizeof(line), &o, subject);
-			o += (size_t)snprintf(line + o, sizeof(line) - o, "\"");
+			log_append(line, sizeof(line), &o, ",\"subject\":\"");
+			log_escape(line, sizeof(line), &o, subject, 1, 512);
+			log_append(line, sizeof(line), &o, "\"");
 		}
-		o += (size_t)snprintf(line + o, sizeof(line) - o, ",\"msg\":\"");
-		json_escape(line, sizeof(line), &o, msg);
-		snprintf(line + o, sizeof(line) - o, "\"}\n");
+		log_append(line, sizeof(line), &o, ",\"msg\":\"");
+		log_escape(line, sizeof(line), &o, msg, 1, sizeof(line));
+		memcpy(line + o, "\"}\n", 4);
 	}else{
-		snprintf(line, sizeof(line), "%s %s %s%s%s%s %s\n", ts, log_component, level_names[level],
-				subject ? " [" : "", subject ? subject : "", subject ? "]" : "", msg);
+		log_append(line, sizeof(line), &o, "%s ", ts);
+		log_escape(line, sizeof(line), &o, log_component, 0, 128);
+		log_append(line, sizeof(line), &o, " %s ", level_names[level]);
+		if(subject){
+			log_append(line, sizeof(line), &o, "[");
+			log_escape(line, sizeof(line), &o, subject, 0, 512);
+			log_append(line, sizeof(line), &o, "] ");
+		}
+		log_escape(line, sizeof(line), &o, msg, 0, sizeof(line));
+		memcpy(line + o, "\n", 2);
 	}
 	pthread_mutex_lock(&log_lock);
 	fputs(line, log_out ? log_out : stderr);
