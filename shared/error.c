@@ -5,6 +5,8 @@
 
 #include "heartwire/error.h"
 
+static void error_vset(hw_error_t *err, int code, int reason, const char *fmt, va_list ap) HW_PRINTF(4, 0);
+
 static void error_vset(hw_error_t *err, int code, int reason, const char *fmt, va_list ap)
 {
 	if(!err) return;
