@@ -84,8 +84,7 @@ static void usage(FILE *out, const hw_config_t *cfg)
 		     "  watch      live view of every session: redraws in place on a terminal and highlights\n"
 		     "             new alerts; one line per change otherwise (--json: one JSON document per\n"
 		     "             line); --once prints the current state and exits\n"
-		     "\n"
-		     "options:\n");
+		     "\n");
 	hw_config_usage(cfg, out);
 	fprintf(out, "\nexit status: 0 ok, 1 refused or broker unreachable, 2 usage error\n");
 }
