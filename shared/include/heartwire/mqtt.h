@@ -23,9 +23,10 @@
 
 typedef struct hw_mqtt hw_mqtt_t;
 
-/* One received message. Every pointer is owned by the message; caller frees with
- * hw_mqtt_msg_free(). payload has len bytes plus a NUL that is not counted in len (the
- * payload itself may contain NULs, so use len). */
+/* One received message. Every pointer is owned by the message and lives in the same
+ * allocation: caller frees the whole message with hw_mqtt_msg_free(), never a member.
+ * payload has len bytes plus a NUL that is not counted in len (the payload itself may
+ * contain NULs, so use len). */
 typedef struct hw_mqtt_msg {
 	char *topic;
 	void *payload;
@@ -40,7 +41,7 @@ typedef struct hw_mqtt_msg {
 /* Connection options. All strings are borrowed during hw_mqtt_new() and copied. */
 typedef struct hw_mqtt_opts {
 	const char *url;        /* "mqtt://host:port" or "mqtts://host:port" (also tcp://, ssl://) */
-	const char *client_id;  /* required; 1-64 characters */
+	const char *client_id;  /* required; 1-256 bytes of UTF-8 (hw-{machine}-{session} fits) */
 	const char *username;   /* NULL: none */
 	const char *password;   /* NULL: none; never logged or put in an error message */
 	const char *cafile;     /* mqtts://: CA file (PEM); NULL uses the system's default CAs */
@@ -54,8 +55,10 @@ typedef struct hw_mqtt_opts {
 
 #define HW_MQTT_OPTS_INIT { NULL, NULL, NULL, NULL, NULL, 10, true, 0, 20, 65535, 5000 }
 
-/* A last will: published by the broker when the connection ends without a DISCONNECT.
- * Borrowed during hw_mqtt_connect() (Paho copies it). */
+/* A last will: published by the broker when the connection ends without a DISCONNECT
+ * (mosquitto: within a millisecond of a killed client's socket closing). Borrowed during
+ * hw_mqtt_connect() (Paho copies it). The broker publishes it after
+ * min(will_delay_s, session_expiry_s), so a will delay needs a session expiry too. */
 typedef struct hw_mqtt_will {
 	const char *topic;
 	const void *payload;
@@ -72,17 +75,24 @@ typedef struct hw_mqtt_will {
  * HW_ERR_MQTT when Paho refuses, HW_ERR_IO when the notification fd cannot be made. */
 int hw_mqtt_new(hw_mqtt_t **out, const hw_mqtt_opts_t *opts, hw_error_t *err);
 
-/* Disconnects (without waiting long; the will fires only if that fails), frees every queued
- * message, closes the fd and frees the client. NULL is a no-op. */
+/* Disconnects cleanly when connected (waits up to ~0.5 s; the will fires only if that
+ * fails), frees every queued message, closes the fd and frees the client. Call once no other
+ * thread uses the handle. NULL is a no-op. */
 void hw_mqtt_free(hw_mqtt_t *m);
 
 /* Connects with an optional will (NULL: none) and blocks until the CONNACK or the
  * connect timeout. May be called again after a loss (or a disconnect) on the same handle,
  * with a new will; there is no automatic reconnect. Subscriptions are not restored: the
- * owner subscribes again after a connect (unless the session was resumed).
- * Returns HW_OK; HW_ERR_FORBIDDEN ("not authorized", "bad user name or password");
+ * owner subscribes again after a connect (unless the session was resumed). After a timeout
+ * Paho's attempt may still be running: the next call first waits (up to the connect timeout)
+ * for it to end, then gives its own attempt the full timeout; an attempt that succeeds after
+ * its caller gave up is closed cleanly (its will is not published). Paho notices a new
+ * socket on its next poll cycle, so a reconnect on an idle process can take up to ~1.1 s:
+ * keep the connect timeout at 2 s or more.
+ * will is borrowed. Returns HW_OK; HW_ERR_FORBIDDEN ("not authorized", "bad user name or password");
  * HW_ERR_MQTT (the broker refused: reason in err, or the TCP/TLS connect failed);
- * HW_ERR_TIMEOUT; HW_ERR_INVAL (bad will); HW_ERR_STATE when already connected. */
+ * HW_ERR_TIMEOUT; HW_ERR_INVAL (bad will); HW_ERR_STATE when already connected;
+ * HW_ERR_AGAIN when Paho is still finishing a disconnect (try again). */
 int hw_mqtt_connect(hw_mqtt_t *m, const hw_mqtt_will_t *will, hw_error_t *err);
 
 /* True while connected (after a successful hw_mqtt_connect, until a loss or disconnect). */
@@ -95,9 +105,11 @@ bool hw_mqtt_session_present(hw_mqtt_t *m);
  * there was none yet). */
 void hw_mqtt_last_error(hw_mqtt_t *m, hw_error_t *err);
 
-/* Sends DISCONNECT (reason 0, so the broker drops the will) and waits up to timeout_ms for it
- * to go out. Queued incoming messages stay queued. Returns HW_OK (also when not connected),
- * HW_ERR_MQTT when Paho refused or HW_ERR_TIMEOUT. */
+/* Sends DISCONNECT (reason 0, so the broker drops the will), letting in-flight QoS 1/2
+ * messages finish for up to timeout_ms (Paho checks that timer every ~3 s, so a disconnect
+ * with messages still in flight may take up to timeout_ms + 3.5 s). Queued incoming messages
+ * stay queued. Returns HW_OK (also when not connected), HW_ERR_MQTT when Paho refused or
+ * HW_ERR_TIMEOUT. */
 int hw_mqtt_disconnect(hw_mqtt_t *m, int timeout_ms);
 
 /* Subscribes to a filter at qos (0-2) and waits for the SUBACK (up to the connect timeout).
@@ -108,7 +120,8 @@ int hw_mqtt_subscribe(hw_mqtt_t *m, const char *filter, int qos, hw_error_t *err
 /* Unsubscribes from a filter and waits for the UNSUBACK. Same returns as hw_mqtt_subscribe. */
 int hw_mqtt_unsubscribe(hw_mqtt_t *m, const char *filter, hw_error_t *err);
 
-/* Queues a publish and returns at once (microseconds; never waits for the network).
+/* Queues a publish and returns at once (never waits for the network). Measured on the
+ * 2-core dev box, QoS 0, one thread, Debug build: median 1.5-2.5 us, p99 6-13 us per call.
  * topic and payload are borrowed (copied). len 0 is allowed (clears a retained message).
  * Returns HW_OK; HW_ERR_AGAIN when not connected or Paho's buffer is full; HW_ERR_INVAL
  * for a bad topic/qos; HW_ERR_MQTT otherwise. Delivery failures after queuing are not
@@ -139,8 +152,9 @@ int hw_mqtt_fd(hw_mqtt_t *m);
 hw_mqtt_msg_t *hw_mqtt_next(hw_mqtt_t *m);
 
 /* Waits up to timeout_ms (-1: forever) until a message is queued or the connection state
- * changes after the call started. Returns 1 when there is something to look at, 0 on
- * timeout. Several threads may wait at once. */
+ * changes after the call started (so check hw_mqtt_connected() before waiting). Returns 1
+ * when there is something to look at, 0 on timeout. Several threads may wait at once; it
+ * does not consume anything (hw_mqtt_next does). */
 int hw_mqtt_wait(hw_mqtt_t *m, int timeout_ms);
 
 /* Messages currently queued (received, not yet popped). */
@@ -152,15 +166,17 @@ uint64_t hw_mqtt_losses(hw_mqtt_t *m);
 /* Frees a message from hw_mqtt_next(); NULL is a no-op. */
 void hw_mqtt_msg_free(hw_mqtt_msg_t *msg);
 
-/* Paho trace levels (hw_mqtt_trace's level argument). */
+/* Paho trace levels as heartwire sees them (hw_mqtt_trace's level argument); the values
+ * match hw_log_level, so a hook may pass level straight to hw_logs. */
 typedef enum hw_mqtt_trace_level {
-	HW_MQTT_TRACE_DEBUG = 0, /* Paho's protocol and minimum levels */
-	HW_MQTT_TRACE_INFO,      /* Paho's medium/maximum */
+	HW_MQTT_TRACE_DEBUG = 0, /* Paho's maximum, medium and minimum levels */
+	HW_MQTT_TRACE_INFO,      /* Paho's protocol level (one line per packet) */
 	HW_MQTT_TRACE_WARN,      /* Paho's error level */
 	HW_MQTT_TRACE_ERROR      /* Paho's severe and fatal levels */
 } hw_mqtt_trace_level;
 
-/* Receives one Paho trace line; called on Paho's threads: must not block or call the wrapper. */
+/* Receives one Paho trace line (borrowed for the call); called on Paho's threads, possibly
+ * under Paho's locks: must not block and must not call Paho or the wrapper. */
 typedef void (*hw_mqtt_trace_fn)(int level, const char *line);
 
 /* Routes Paho's (process-wide) traces at min_level and above to fn (NULL turns them off),
