@@ -27,15 +27,21 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Broker: the project's tuned config with a free port and the demo's own persistence dir.
+# Broker: the project's tuned config with a free port and the demo's own persistence dir, plus
+# a WebSockets listener that serves the dashboard (web/dist) with mosquitto's http_dir.
 mport=$(hw_free_port)
-sed -e "s|^listener .*|listener $mport 127.0.0.1|" -e "s|^persistence_location .*|persistence_location $run/mosquitto/|" \
-	conf/mosquitto/test.conf >"$run/mosquitto.conf"
+wport=$(hw_free_port)
+{
+	sed -e "s|^listener .*|listener $mport 127.0.0.1|" -e "/^persistence_location/d" conf/mosquitto/test.conf
+	printf 'persistence_location %s/mosquitto/\n' "$run"
+	printf 'listener %s 127.0.0.1\nprotocol websockets\nhttp_dir %s/web/dist\n' "$wport" "$hw_root"
+} >"$run/mosquitto.conf"
 mosquitto -c "$run/mosquitto.conf" >"$run/mosquitto.log" 2>&1 &
 pids+=($!)
 hw_wait_port "$mport" 5 || { echo "demo: mosquitto did not start:"; tail "$run/mosquitto.log"; exit 1; }
 broker=mqtt://127.0.0.1:$mport
 echo "demo: broker   $broker"
+echo "demo: dashboard http://127.0.0.1:$wport/  (open it in a browser)"
 
 # Store.
 if [ -n "${HEARTWIRE_TEST_MONGO_URI:-}" ]; then

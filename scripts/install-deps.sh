@@ -7,7 +7,9 @@
 #   - a MongoDB-compatible server for tests and the demo, unless HEARTWIRE_TEST_MONGO_URI is
 #     set or a real `mongod` is on PATH: FerretDB v1.24.2 (SQLite backend), built with Go from
 #     the Go module proxy (tools/ferretdb explains why it embeds FerretDB rather than running
-#     `go install .../cmd/ferretdb@v1.24.2`).
+#     `go install .../cmd/ferretdb@v1.24.2`);
+#   - scripts/install-web.sh: Chromium, docker-compose, and the npm packages of web/ and
+#     clients/vscode/ (the dashboard, the extension client, and their tests).
 # Set HW_SKIP_APT=1 to skip the Debian step (e.g. on a machine without apt).
 set -euo pipefail
 
@@ -64,4 +66,7 @@ else
 		say "store: $("$gobin/ferretdb" --version)"
 	fi
 fi
+# The dashboard (web/), the VSCode extension client (clients/vscode/) and their tests:
+# Chromium, docker-compose, npm packages.
+"$here/scripts/install-web.sh"
 say "done"
