@@ -142,6 +142,10 @@ static int lex_check(const unsigned char *s, size_t n, bool *overflow, hw_error_
 			if(integer && !int_literal_fits(s + start, i - start)) *overflow = true;
 			continue;
 		}
+		/* json-c takes single-quoted keys even in strict mode; a '"' inside one would put this
+		 * lexer out of step and hide the escapes after it. */
+		if(c == '\'')
+			return hw_error_refuse(err, HW_R_BAD_JSON, "single quote at byte %zu: JSON strings use '\"'", i);
 		if(c >= 'A' && c <= 'Z')
 			return hw_error_refuse(err, HW_R_BAD_JSON, "unexpected '%c' at byte %zu", c, i);
 		i++;
