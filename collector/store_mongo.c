@@ -1,0 +1,790 @@
+/* store_mongo.c: the collector's MongoDB persistence (the only file that includes
+ * mongo-c-driver): document mapping, indexes, the start-up load and the store thread. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <mongoc/mongoc.h>
+
+#include "heartwire/clock.h"
+#include "heartwire/log.h"
+#include "heartwire/states.h"
+
+#include "store.h"
+
+#define STORE_BATCH_DEFAULT 1000
+#define STORE_BACKOFF_MIN_MS 100
+#define STORE_BACKOFF_MAX_MS 5000
+#define STORE_PRUNE_DEFAULT_MS (3600 * 1000)
+/* Statements per write command. FerretDB 1.24 (SQLite backend) holds one pooled SQLite
+ * connection per upsert statement until the whole command ends, and an `update` command of
+ * 100 or more upserts exhausts its pool and deadlocks the server (seen here: 100 open Rows in
+ * one MsgUpdate, BeginTx waiting forever). 50 keeps well clear of that and still batches. */
+#define STORE_BULK_CHUNK 50
+
+struct hw_store {
+	mongoc_uri_t *uri;
+	mongoc_client_pool_t *pool;
+	char db[64];
+	int64_t events_retention_ms;
+	int64_t prune_every_ms;
+	int batch_max;
+	hw_storeq_t *q;
+	pthread_t thread;
+	bool running;
+	pthread_mutex_t lock; /* guards stats, stopping, drain_until */
+	pthread_cond_t wake;  /* interrupts the retry back-off on stop */
+	bool stopping;
+	int64_t drain_until;  /* monotonic ms: give up on unwritten ops after this */
+	uint64_t unwritten;
+	hw_store_stats_t stats;
+	hw_log_limit_t reject_limit;
+};
+
+/* ------------------------------------------------------------------ driver glue */
+
+static void driver_log(mongoc_log_level_t level, const char *domain, const char *message, void *data)
+{
+	int lvl;
+
+	(void)data;
+	switch(level){
+	case MONGOC_LOG_LEVEL_ERROR:
+	case MONGOC_LOG_LEVEL_CRITICAL: lvl = HW_LOG_ERROR; break;
+	case MONGOC_LOG_LEVEL_WARNING: lvl = HW_LOG_WARN; break;
+	default: return; /* the driver's info/debug/trace lines are too chatty for operators */
+	}
+	hw_logs(lvl, domain, "mongoc: %s", message);
+}
+
+void hw_store_route_driver_log(void)
+{
+	mongoc_log_set_handler(driver_log, NULL);
+}
+
+void hw_store_global_init(void)
+{
+	mongoc_init();
+}
+
+void hw_store_global_cleanup(void)
+{
+	mongoc_cleanup();
+}
+
+/* ------------------------------------------------------------------ document mapping */
+
+/* Times travel as ms since the Unix epoch in JSON and are BSON dates in MongoDB (so they
+ * sort, index and read as dates in any tool); 0 ("never") is stored as null. */
+static bool is_time_key(const char *key)
+{
+	size_t n = strlen(key);
+
+	if(strcmp(key, "at") == 0) return true;
+	if(n > 3 && strcmp(key + n - 3, "_at") == 0) return true;
+	if(n > 6 && strcmp(key + n - 6, "_since") == 0) return true;
+	if(n > 6 && strcmp(key + n - 6, "_until") == 0) return true;
+	return false;
+}
+
+/* Copies the members of it's container into dst, turning integer times into dates. */
+static void copy_to_bson(bson_iter_t *it, bson_t *dst)
+{
+	while(bson_iter_next(it)){
+		const char *key = bson_iter_key(it);
+		bson_iter_t child;
+		bson_t sub;
+		switch(bson_iter_type(it)){
+		case BSON_TYPE_DOCUMENT:
+			bson_iter_recurse(it, &child);
+			bson_append_document_begin(dst, key, -1, &sub);
+			copy_to_bson(&child, &sub);
+			bson_append_document_end(dst, &sub);
+			break;
+		case BSON_TYPE_ARRAY:
+			bson_iter_recurse(it, &child);
+			bson_append_array_begin(dst, key, -1, &sub);
+			copy_to_bson(&child, &sub);
+			bson_append_array_end(dst, &sub);
+			break;
+		case BSON_TYPE_INT32:
+		case BSON_TYPE_INT64:
+			if(is_time_key(key)){
+				int64_t v = bson_iter_as_int64(it);
+				if(v > 0) bson_append_date_time(dst, key, -1, v);
+				else bson_append_null(dst, key, -1);
+				break;
+			}
+			bson_append_iter(dst, key, -1, it);
+			break;
+		default:
+			bson_append_iter(dst, key, -1, it);
+			break;
+		}
+	}
+}
+
+/* The reverse: dates (and null times) back to integer ms. */
+static void copy_from_bson(bson_iter_t *it, bson_t *dst)
+{
+	while(bson_iter_next(it)){
+		const char *key = bson_iter_key(it);
+		bson_iter_t child;
+		bson_t sub;
+		switch(bson_iter_type(it)){
+		case BSON_TYPE_DOCUMENT:
+			bson_iter_recurse(it, &child);
+			bson_append_document_begin(dst, key, -1, &sub);
+			copy_from_bson(&child, &sub);
+			bson_append_document_end(dst, &sub);
+			break;
+		case BSON_TYPE_ARRAY:
+			bson_iter_recurse(it, &child);
+			bson_append_array_begin(dst, key, -1, &sub);
+			copy_from_bson(&child, &sub);
+			bson_append_array_end(dst, &sub);
+			break;
+		case BSON_TYPE_DATE_TIME:
+			bson_append_int64(dst, key, -1, bson_iter_date_time(it));
+			break;
+		case BSON_TYPE_NULL:
+			if(is_time_key(key)) bson_append_int64(dst, key, -1, 0);
+			else bson_append_null(dst, key, -1);
+			break;
+		default:
+			bson_append_iter(dst, key, -1, it);
+			break;
+		}
+	}
+}
+
+/* Builds the stored form of a JSON document: _id first, the members without `skip_key` and
+ * "v", times as dates. Returns HW_OK or HW_ERR_INVAL (the JSON did not parse: a bug). */
+static int doc_from_json(const char *json, size_t len, const char *id, const char *skip_key, bson_t *out,
+		hw_error_t *err)
+{
+	bson_t src;
+	bson_iter_t it;
+	bson_error_t berr;
+	bson_t body = BSON_INITIALIZER;
+	bson_iter_t bit;
+
+	if(!bson_init_from_json(&src, json, (ssize_t)len, &berr))
+		return hw_error_set(err, HW_ERR_INVAL, "document for %s is not JSON: %s", id, berr.message);
+	bson_init(out);
+	BSON_APPEND_UTF8(out, "_id", id);
+	bson_iter_init(&it, &src);
+	copy_to_bson(&it, &body);
+	bson_iter_init(&bit, &body);
+	while(bson_iter_next(&bit)){
+		const char *k = bson_iter_key(&bit);
+		if(strcmp(k, "v") == 0 || strcmp(k, "_id") == 0 || (skip_key && strcmp(k, skip_key) == 0)) continue;
+		bson_append_iter(out, k, -1, &bit);
+	}
+	bson_destroy(&body);
+	bson_destroy(&src);
+	return HW_OK;
+}
+
+/* The session document as hw_session_decode reads it, from a stored one. Caller frees the
+ * result with bson_free(). *birth_epoch gets the stored birth_epoch (-1 when absent). */
+static char *session_json_from_doc(const bson_t *doc, int64_t *birth_epoch, size_t *len)
+{
+	bson_t out = BSON_INITIALIZER;
+	bson_t body = BSON_INITIALIZER;
+	bson_iter_t it;
+	char *json;
+
+	*birth_epoch = -1;
+	BSON_APPEND_INT32(&out, "v", 1);
+	bson_iter_init(&it, doc);
+	copy_from_bson(&it, &body);
+	bson_iter_init(&it, &body);
+	while(bson_iter_next(&it)){
+		const char *k = bson_iter_key(&it);
+		if(strcmp(k, "_id") == 0){
+			if(BSON_ITER_HOLDS_UTF8(&it)) BSON_APPEND_UTF8(&out, "session", bson_iter_utf8(&it, NULL));
+		}else if(strcmp(k, "birth_epoch") == 0){
+			*birth_epoch = bson_iter_as_int64(&it);
+		}else if(strcmp(k, "v") != 0){
+			bson_append_iter(&out, k, -1, &it);
+		}
+	}
+	json = bson_as_relaxed_extended_json(&out, len);
+	bson_destroy(&body);
+	bson_destroy(&out);
+	return json;
+}
+
+static void event_to_bson(const hw_event_rec_t *e, bson_t *out)
+{
+	bson_t sub;
+
+	bson_init(out);
+	BSON_APPEND_UTF8(out, "_id", e->id);
+	BSON_APPEND_UTF8(out, "session", e->session);
+	BSON_APPEND_UTF8(out, "machine", e->machine);
+	if(e->project[0]) BSON_APPEND_UTF8(out, "project", e->project);
+	BSON_APPEND_DATE_TIME(out, "at", e->at);
+	BSON_APPEND_INT64(out, "epoch", e->epoch);
+	if(e->seq >= 0) BSON_APPEND_INT64(out, "seq", e->seq);
+	if(e->kind == HW_EVK_TRANSITION){
+		BSON_APPEND_UTF8(out, "kind", "transition");
+		BSON_APPEND_DOCUMENT_BEGIN(out, "from", &sub);
+		BSON_APPEND_UTF8(&sub, "state", hw_state_name(e->from_state));
+		BSON_APPEND_UTF8(&sub, "cause", hw_cause_name(e->from_cause));
+		bson_append_document_end(out, &sub);
+		BSON_APPEND_DOCUMENT_BEGIN(out, "to", &sub);
+		BSON_APPEND_UTF8(&sub, "state", hw_state_name(e->to_state));
+		BSON_APPEND_UTF8(&sub, "cause", hw_cause_name(e->to_cause));
+		bson_append_document_end(out, &sub);
+		if(e->input) BSON_APPEND_UTF8(out, "input", e->input);
+		return;
+	}
+	BSON_APPEND_UTF8(out, "kind", "agent");
+	BSON_APPEND_UTF8(out, "type", hw_ev_type_name(e->ev.type));
+	BSON_APPEND_DATE_TIME(out, "agent_ts", e->ev.ts);
+	if(e->ev.text[0]) BSON_APPEND_UTF8(out, "text", e->ev.text);
+	if(e->ev.transcript[0]) BSON_APPEND_UTF8(out, "transcript", e->ev.transcript);
+	switch(e->ev.type){
+	case HW_EV_CLAUDE_SID:
+		BSON_APPEND_UTF8(out, "claude_sid", e->ev.claude_sid);
+		BSON_APPEND_UTF8(out, "source", hw_sid_source_name(e->ev.sid_source));
+		break;
+	case HW_EV_HOOK:
+		BSON_APPEND_UTF8(out, "hook", e->ev.hook);
+		break;
+	case HW_EV_PROGRESS:
+		BSON_APPEND_DOCUMENT_BEGIN(out, "progress", &sub);
+		BSON_APPEND_INT64(&sub, "prompts", e->ev.progress.prompts);
+		BSON_APPEND_INT64(&sub, "tools", e->ev.progress.tools);
+		if(e->ev.progress.last_activity_ts > 0)
+			BSON_APPEND_DATE_TIME(&sub, "last_activity_at", e->ev.progress.last_activity_ts);
+		bson_append_document_end(out, &sub);
+		break;
+	case HW_EV_EXIT:
+		BSON_APPEND_DOCUMENT_BEGIN(out, "exit", &sub);
+		if(e->ev.exit.code >= 0) BSON_APPEND_INT32(&sub, "code", e->ev.exit.code);
+		else BSON_APPEND_NULL(&sub, "code");
+		if(e->ev.exit.signal >= 0) BSON_APPEND_INT32(&sub, "signal", e->ev.exit.signal);
+		else BSON_APPEND_NULL(&sub, "signal");
+		bson_append_document_end(out, &sub);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ------------------------------------------------------------------ lifecycle */
+
+int hw_store_new(hw_store_t **out, const hw_store_opts_t *opts, hw_storeq_t *q, hw_error_t *err)
+{
+	hw_store_t *st;
+	bson_error_t berr;
+	int rc = HW_OK;
+
+	*out = NULL;
+	if(!opts->db || !opts->db[0] || strlen(opts->db) >= sizeof(st->db) || strpbrk(opts->db, "/\\. \"$"))
+		return hw_error_set(err, HW_ERR_CONFIG, "--db: '%s' is not a database name (1-63 characters, no / \\ . space \" $)",
+				opts->db ? opts->db : "");
+	st = calloc(1, sizeof(*st));
+	if(!st) return hw_error_set(err, HW_ERR_NOMEM, "out of memory for the store");
+	pthread_mutex_init(&st->lock, NULL);
+	pthread_cond_init(&st->wake, NULL);
+	hw_log_limit_init(&st->reject_limit, 1, 10);
+	snprintf(st->db, sizeof(st->db), "%s", opts->db);
+	st->events_retention_ms = opts->events_retention_ms;
+	st->prune_every_ms = opts->prune_every_ms > 0 ? opts->prune_every_ms : STORE_PRUNE_DEFAULT_MS;
+	st->batch_max = opts->batch_max > 0 ? opts->batch_max : STORE_BATCH_DEFAULT;
+	st->q = q;
+	st->uri = mongoc_uri_new_with_error(opts->uri, &berr);
+	if(!st->uri){
+		rc = hw_error_set(err, HW_ERR_CONFIG, "--mongo-uri: %s", berr.message);
+		goto cleanup;
+	}
+	/* Fail fast enough to keep retrying visible, unless the URI says otherwise. */
+	if(!mongoc_uri_has_option(st->uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS))
+		mongoc_uri_set_option_as_int32(st->uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, 3000);
+	if(!mongoc_uri_has_option(st->uri, MONGOC_URI_CONNECTTIMEOUTMS))
+		mongoc_uri_set_option_as_int32(st->uri, MONGOC_URI_CONNECTTIMEOUTMS, 3000);
+	/* A server that stops answering must turn into a retry, not a five-minute hang. */
+	if(!mongoc_uri_has_option(st->uri, MONGOC_URI_SOCKETTIMEOUTMS))
+		mongoc_uri_set_option_as_int32(st->uri, MONGOC_URI_SOCKETTIMEOUTMS, 30000);
+	st->pool = mongoc_client_pool_new_with_error(st->uri, &berr);
+	if(!st->pool){
+		rc = hw_error_set(err, HW_ERR_CONFIG, "--mongo-uri: %s", berr.message);
+		goto cleanup;
+	}
+	mongoc_client_pool_set_error_api(st->pool, MONGOC_ERROR_API_VERSION_2);
+	mongoc_client_pool_set_appname(st->pool, opts->appname ? opts->appname : "heartwire-collector");
+	*out = st;
+	return HW_OK;
+cleanup:
+	hw_store_free(st);
+	return rc;
+}
+
+void hw_store_free(hw_store_t *st)
+{
+	if(!st) return;
+	if(st->running) hw_store_stop(st, 0);
+	if(st->pool) mongoc_client_pool_destroy(st->pool);
+	if(st->uri) mongoc_uri_destroy(st->uri);
+	pthread_cond_destroy(&st->wake);
+	pthread_mutex_destroy(&st->lock);
+	free(st);
+}
+
+void hw_store_get_stats(hw_store_t *st, hw_store_stats_t *out)
+{
+	pthread_mutex_lock(&st->lock);
+	*out = st->stats;
+	pthread_mutex_unlock(&st->lock);
+}
+
+/* ------------------------------------------------------------------ indexes and load */
+
+static int run_command(mongoc_client_t *c, const char *db, const bson_t *cmd, hw_error_t *err)
+{
+	mongoc_database_t *d = mongoc_client_get_database(c, db);
+	bson_t reply;
+	bson_error_t berr;
+	bool ok = mongoc_database_write_command_with_opts(d, cmd, NULL, &reply, &berr);
+
+	bson_destroy(&reply);
+	mongoc_database_destroy(d);
+	if(!ok) return hw_error_set(err, HW_ERR_STORE, "%s", berr.message);
+	return HW_OK;
+}
+
+typedef struct index_def {
+	const char *name, *k1, *k2;
+} index_def_t;
+
+/* True when coll already has an index called name. */
+static bool index_exists(mongoc_collection_t *coll, const char *name)
+{
+	mongoc_cursor_t *cur = mongoc_collection_find_indexes_with_opts(coll, NULL);
+	const bson_t *doc;
+	bool found = false;
+
+	while(!found && mongoc_cursor_next(cur, &doc)){
+		bson_iter_t it;
+		if(bson_iter_init_find(&it, doc, "name") && BSON_ITER_HOLDS_UTF8(&it) &&
+				strcmp(bson_iter_utf8(&it, NULL), name) == 0)
+			found = true;
+	}
+	mongoc_cursor_destroy(cur);
+	return found;
+}
+
+/* Creates the indexes of cname that do not exist yet. Only the missing ones are sent:
+ * FerretDB 1.24 panics on a createIndexes that names existing indexes (and a MongoDB
+ * server would only answer "already exists" anyway). */
+static int ensure_indexes(hw_store_t *st, mongoc_client_t *c, const char *cname, const index_def_t *defs, size_t n,
+		hw_error_t *err)
+{
+	mongoc_collection_t *coll = mongoc_client_get_collection(c, st->db, cname);
+	bson_t cmd = BSON_INITIALIZER, arr;
+	size_t missing = 0;
+	int rc = HW_OK;
+
+	BSON_APPEND_UTF8(&cmd, "createIndexes", cname);
+	BSON_APPEND_ARRAY_BEGIN(&cmd, "indexes", &arr);
+	for(size_t i = 0; i < n; i++){
+		bson_t spec, key;
+		char idx[16];
+		if(index_exists(coll, defs[i].name)) continue;
+		snprintf(idx, sizeof(idx), "%zu", missing++);
+		bson_append_document_begin(&arr, idx, -1, &spec);
+		BSON_APPEND_DOCUMENT_BEGIN(&spec, "key", &key);
+		BSON_APPEND_INT32(&key, defs[i].k1, 1);
+		if(defs[i].k2) BSON_APPEND_INT32(&key, defs[i].k2, 1);
+		bson_append_document_end(&spec, &key);
+		BSON_APPEND_UTF8(&spec, "name", defs[i].name);
+		bson_append_document_end(&arr, &spec);
+	}
+	bson_append_array_end(&cmd, &arr);
+	if(missing) rc = run_command(c, st->db, &cmd, err);
+	bson_destroy(&cmd);
+	mongoc_collection_destroy(coll);
+	return rc;
+}
+
+int hw_store_prepare(hw_store_t *st, hw_error_t *err)
+{
+	/* sessions: the queries of issue 5 filter by state (+ deadline), project, machine, updated_at */
+	static const index_def_t session_idx[] = {
+		{"state_deadline", "state", "deadline_at"},
+		{"project", "project", NULL},
+		{"machine", "machine", NULL},
+		{"updated_at", "updated_at", NULL},
+	};
+	/* events: a session's history in time order; `at` alone for the retention delete */
+	static const index_def_t event_idx[] = {
+		{"session_at", "session", "at"},
+		{"at", "at", NULL},
+	};
+	mongoc_client_t *c = mongoc_client_pool_pop(st->pool);
+	bson_t ping = BSON_INITIALIZER, reply;
+	bson_error_t berr;
+	int rc = HW_OK;
+
+	BSON_APPEND_INT32(&ping, "ping", 1);
+	if(!mongoc_client_command_simple(c, "admin", &ping, NULL, &reply, &berr)){
+		rc = hw_error_set(err, HW_ERR_STORE, "database unreachable: %s", berr.message);
+		bson_destroy(&reply);
+		goto cleanup;
+	}
+	bson_destroy(&reply);
+	rc = ensure_indexes(st, c, "sessions", session_idx, sizeof(session_idx) / sizeof(session_idx[0]), err);
+	if(rc == HW_OK) rc = ensure_indexes(st, c, "events", event_idx, sizeof(event_idx) / sizeof(event_idx[0]), err);
+cleanup:
+	bson_destroy(&ping);
+	mongoc_client_pool_push(st->pool, c);
+	return rc;
+}
+
+int hw_store_load(hw_store_t *st, int64_t ended_since, hw_store_load_fn fn, void *ctx, uint64_t *skipped,
+		hw_error_t *err)
+{
+	mongoc_client_t *c = mongoc_client_pool_pop(st->pool);
+	mongoc_collection_t *coll = mongoc_client_get_collection(c, st->db, "sessions");
+	bson_t filter = BSON_INITIALIZER, or, a, b, nin, gte;
+	mongoc_cursor_t *cur;
+	const bson_t *doc;
+	bson_error_t berr;
+	int rc = HW_OK;
+
+	if(skipped) *skipped = 0;
+	/* {$or: [{state: {$nin: [completed, failed]}}, {ended_at: {$gte: ended_since}}]} */
+	BSON_APPEND_ARRAY_BEGIN(&filter, "$or", &or);
+	BSON_APPEND_DOCUMENT_BEGIN(&or, "0", &a);
+	BSON_APPEND_DOCUMENT_BEGIN(&a, "state", &nin);
+	{
+		bson_t list;
+		BSON_APPEND_ARRAY_BEGIN(&nin, "$nin", &list);
+		BSON_APPEND_UTF8(&list, "0", "completed");
+		BSON_APPEND_UTF8(&list, "1", "failed");
+		bson_append_array_end(&nin, &list);
+	}
+	bson_append_document_end(&a, &nin);
+	bson_append_document_end(&or, &a);
+	BSON_APPEND_DOCUMENT_BEGIN(&or, "1", &b);
+	BSON_APPEND_DOCUMENT_BEGIN(&b, "ended_at", &gte);
+	BSON_APPEND_DATE_TIME(&gte, "$gte", ended_since);
+	bson_append_document_end(&b, &gte);
+	bson_append_document_end(&or, &b);
+	bson_append_array_end(&filter, &or);
+	cur = mongoc_collection_find_with_opts(coll, &filter, NULL, NULL);
+	while(rc == HW_OK && mongoc_cursor_next(cur, &doc)){
+		int64_t birth_epoch;
+		size_t len;
+		char *json = session_json_from_doc(doc, &birth_epoch, &len);
+		hw_session_t s = HW_SESSION_INIT;
+		hw_error_t derr;
+		if(!json || hw_session_decode(json, len, &s, &derr) != HW_OK){
+			hw_log(HW_LOG_WARN, "skipping a stored session the codec refuses: %s", json ? derr.msg : "unreadable");
+			if(skipped) (*skipped)++;
+			bson_free(json);
+			continue;
+		}
+		bson_free(json);
+		rc = fn(ctx, &s, birth_epoch, err);
+		hw_session_cleanup(&s);
+	}
+	if(rc == HW_OK && mongoc_cursor_error(cur, &berr))
+		rc = hw_error_set(err, HW_ERR_STORE, "loading sessions: %s", berr.message);
+	mongoc_cursor_destroy(cur);
+	bson_destroy(&filter);
+	mongoc_collection_destroy(coll);
+	mongoc_client_pool_push(st->pool, c);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ writing */
+
+static bool transient_error(const bson_error_t *e)
+{
+	return e->domain == MONGOC_ERROR_STREAM || e->domain == MONGOC_ERROR_SERVER_SELECTION ||
+		e->domain == MONGOC_ERROR_CLIENT || e->domain == MONGOC_ERROR_PROTOCOL;
+}
+
+/* Executes a bulk and classifies the outcome: duplicate keys (code 11000) on guarded upserts
+ * and inserts are "stale" (an equal or newer write is already there: fine); other write
+ * errors are rejections (logged, dropped: retrying cannot help); anything else (network,
+ * server selection, a command error such as a primary stepping down, write concern) is
+ * transient: HW_ERR_STORE, and the caller retries the whole batch (it is idempotent). */
+static int bulk_run(hw_store_t *st, mongoc_bulk_operation_t *bulk, const char *what, uint64_t nops,
+		uint64_t *written, hw_error_t *err)
+{
+	bson_t reply;
+	bson_error_t berr;
+	bson_iter_t it, arr;
+	uint64_t stale = 0, rejected = 0, nerr = 0;
+	int rc = HW_OK;
+
+	if(mongoc_bulk_operation_execute(bulk, &reply, &berr)){
+		pthread_mutex_lock(&st->lock);
+		*written += nops;
+		pthread_mutex_unlock(&st->lock);
+		goto cleanup;
+	}
+	if(bson_iter_init_find(&it, &reply, "writeErrors") && BSON_ITER_HOLDS_ARRAY(&it) && bson_iter_recurse(&it, &arr)){
+		while(bson_iter_next(&arr)){
+			bson_iter_t e, f;
+			int32_t code = 0;
+			nerr++;
+			if(bson_iter_recurse(&arr, &e) && bson_iter_find(&e, "code")) code = bson_iter_as_int64(&e) & 0x7fffffff;
+			if(code == 11000){
+				stale++;
+				continue;
+			}
+			rejected++;
+			if(bson_iter_recurse(&arr, &f) && bson_iter_find(&f, "errmsg")){
+				unsigned long long sup;
+				if(hw_log_limit_take(&st->reject_limit, &sup))
+					hw_logs(HW_LOG_ERROR, what, "the database rejected a write (code %d): %s%s", code,
+							bson_iter_utf8(&f, NULL), sup ? " (and more)" : "");
+			}
+		}
+	}
+	if(nerr == 0 || transient_error(&berr) || bson_has_field(&reply, "writeConcernErrors")){
+		rc = hw_error_set(err, HW_ERR_STORE, "%s: %s", what, berr.message);
+		goto cleanup;
+	}
+	pthread_mutex_lock(&st->lock);
+	*written += nops - nerr;
+	st->stats.stale += stale;
+	st->stats.rejected += rejected;
+	pthread_mutex_unlock(&st->lock);
+cleanup:
+	bson_destroy(&reply);
+	return rc;
+}
+
+/* Writes one kind of op from the batch as unordered bulks of up to STORE_BULK_CHUNK ops. */
+static int write_kind(hw_store_t *st, mongoc_client_t *c, hw_op_t *batch, int kind, int coll_kind, hw_error_t *err)
+{
+	const char *cname = kind == HW_OP_SESSION ? "sessions" : kind == HW_OP_EVENT ? "events" :
+		coll_kind == HW_COLL_PROJECTS ? "projects" : "machines";
+	uint64_t *counter = kind == HW_OP_SESSION ? &st->stats.sessions_written : kind == HW_OP_EVENT ?
+		&st->stats.events_written : &st->stats.rollups_written;
+	mongoc_collection_t *coll = NULL;
+	mongoc_bulk_operation_t *bulk = NULL;
+	bson_t opts = BSON_INITIALIZER, upsert = BSON_INITIALIZER;
+	uint64_t n = 0;
+	int rc = HW_OK;
+
+	BSON_APPEND_BOOL(&opts, "ordered", false);
+	BSON_APPEND_BOOL(&upsert, "upsert", true);
+	for(hw_op_t *op = batch; op && rc == HW_OK; op = op->next){
+		bson_t doc, sel, lt;
+		bson_error_t berr;
+		if(op->kind != kind || (kind == HW_OP_ROLLUP && op->coll != coll_kind)) continue;
+		if(!coll) coll = mongoc_client_get_collection(c, st->db, cname);
+		if(!bulk) bulk = mongoc_collection_create_bulk_operation_with_opts(coll, &opts);
+		if(kind == HW_OP_EVENT){
+			event_to_bson(op->ev, &doc);
+			if(!mongoc_bulk_operation_insert_with_opts(bulk, &doc, NULL, &berr))
+				hw_logs(HW_LOG_ERROR, op->ev->id, "cannot queue an event insert: %s", berr.message);
+			else n++;
+			bson_destroy(&doc);
+		}else if(doc_from_json(op->json, op->len, op->id, kind == HW_OP_SESSION ? "session" :
+				coll_kind == HW_COLL_PROJECTS ? "project" : "machine", &doc, err) != HW_OK){
+			hw_logs(HW_LOG_ERROR, op->id, "dropping a write: %s", err ? err->msg : "bad document");
+		}else{
+			if(kind == HW_OP_SESSION) BSON_APPEND_INT64(&doc, "birth_epoch", op->birth_epoch);
+			/* The guard: only a strictly older version may be replaced; when the stored one is
+			 * equal or newer the filter matches nothing and the upsert's insert hits the _id:
+			 * duplicate key, counted as stale. */
+			bson_init(&sel);
+			BSON_APPEND_UTF8(&sel, "_id", op->id);
+			BSON_APPEND_DOCUMENT_BEGIN(&sel, "version", &lt);
+			BSON_APPEND_INT64(&lt, "$lt", op->version);
+			bson_append_document_end(&sel, &lt);
+			if(!mongoc_bulk_operation_replace_one_with_opts(bulk, &sel, &doc, &upsert, &berr))
+				hw_logs(HW_LOG_ERROR, op->id, "cannot queue a %s write: %s", cname, berr.message);
+			else n++;
+			bson_destroy(&sel);
+			bson_destroy(&doc);
+		}
+		if(n == STORE_BULK_CHUNK){
+			rc = bulk_run(st, bulk, cname, n, counter, err);
+			mongoc_bulk_operation_destroy(bulk);
+			bulk = NULL;
+			n = 0;
+		}
+	}
+	if(rc == HW_OK && bulk && n) rc = bulk_run(st, bulk, cname, n, counter, err);
+	if(bulk) mongoc_bulk_operation_destroy(bulk);
+	if(coll) mongoc_collection_destroy(coll);
+	bson_destroy(&opts);
+	bson_destroy(&upsert);
+	return rc;
+}
+
+static int prune_events(hw_store_t *st, mongoc_client_t *c, int64_t before, hw_error_t *err)
+{
+	mongoc_collection_t *coll = mongoc_client_get_collection(c, st->db, "events");
+	bson_t sel = BSON_INITIALIZER, lt, reply;
+	bson_error_t berr;
+	bson_iter_t it;
+	int rc = HW_OK;
+
+	BSON_APPEND_DOCUMENT_BEGIN(&sel, "at", &lt);
+	BSON_APPEND_DATE_TIME(&lt, "$lt", before);
+	bson_append_document_end(&sel, &lt);
+	if(!mongoc_collection_delete_many(coll, &sel, NULL, &reply, &berr)){
+		rc = hw_error_set(err, HW_ERR_STORE, "pruning events: %s", berr.message);
+	}else if(bson_iter_init_find(&it, &reply, "deletedCount")){
+		pthread_mutex_lock(&st->lock);
+		st->stats.pruned += (uint64_t)bson_iter_as_int64(&it);
+		pthread_mutex_unlock(&st->lock);
+	}
+	bson_destroy(&reply);
+	bson_destroy(&sel);
+	mongoc_collection_destroy(coll);
+	return rc;
+}
+
+static int write_batch(hw_store_t *st, hw_op_t *batch, hw_error_t *err)
+{
+	mongoc_client_t *c = mongoc_client_pool_pop(st->pool);
+	int rc;
+
+	/* Sessions first: they are what a restarted collector and the queries read. */
+	rc = write_kind(st, c, batch, HW_OP_SESSION, 0, err);
+	if(rc == HW_OK) rc = write_kind(st, c, batch, HW_OP_EVENT, 0, err);
+	if(rc == HW_OK) rc = write_kind(st, c, batch, HW_OP_ROLLUP, HW_COLL_PROJECTS, err);
+	if(rc == HW_OK) rc = write_kind(st, c, batch, HW_OP_ROLLUP, HW_COLL_MACHINES, err);
+	for(hw_op_t *op = batch; rc == HW_OK && op; op = op->next){
+		if(op->kind == HW_OP_PRUNE) rc = prune_events(st, c, op->before, err);
+	}
+	mongoc_client_pool_push(st->pool, c);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ the thread */
+
+static bool store_stopping(hw_store_t *st, int64_t *drain_until)
+{
+	bool s;
+
+	pthread_mutex_lock(&st->lock);
+	s = st->stopping;
+	*drain_until = st->drain_until;
+	pthread_mutex_unlock(&st->lock);
+	return s;
+}
+
+/* Sleeps ms unless the store is told to stop. */
+static void store_backoff(hw_store_t *st, int ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if(ts.tv_nsec >= 1000000000L){
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&st->lock);
+	if(!st->stopping) pthread_cond_timedwait(&st->wake, &st->lock, &ts);
+	pthread_mutex_unlock(&st->lock);
+}
+
+static void *store_main(void *arg)
+{
+	hw_store_t *st = arg;
+	hw_op_t *batch = NULL;
+	size_t n = 0;
+	int backoff = STORE_BACKOFF_MIN_MS;
+	int64_t down_since = 0, next_prune = hw_mono_ms(); /* once at start, then every prune_every_ms */
+
+	for(;;){
+		hw_error_t err;
+		int64_t drain_until;
+		bool stopping = store_stopping(st, &drain_until);
+		if(!batch){
+			batch = hw_storeq_take(st->q, (size_t)st->batch_max, stopping ? 0 : 250, &n);
+			if(!batch){
+				if(stopping) break;
+				/* retention: an idle moment is a good time to prune */
+				if(st->events_retention_ms > 0 && hw_mono_ms() >= next_prune){
+					hw_op_t *op = hw_op_new(HW_OP_PRUNE);
+					next_prune = hw_mono_ms() + st->prune_every_ms;
+					if(op){
+						op->before = hw_time_ms() - st->events_retention_ms;
+						batch = op;
+						n = 1;
+					}
+				}
+				if(!batch) continue;
+			}
+		}
+		if(write_batch(st, batch, &err) == HW_OK){
+			if(down_since){
+				hw_log(HW_LOG_INFO, "database back after %lld ms; buffered writes are being flushed",
+						(long long)(hw_mono_ms() - down_since));
+				down_since = 0;
+			}
+			hw_op_free_list(batch);
+			batch = NULL;
+			backoff = STORE_BACKOFF_MIN_MS;
+			pthread_mutex_lock(&st->lock);
+			st->stats.down = false;
+			st->stats.pending = 0;
+			pthread_mutex_unlock(&st->lock);
+			continue;
+		}
+		if(stopping && hw_mono_ms() >= drain_until) break;
+		if(!down_since){
+			down_since = hw_mono_ms();
+			hw_log(HW_LOG_WARN, "database write failed, retrying with back-off (writes are buffered): %s", err.msg);
+		}
+		pthread_mutex_lock(&st->lock);
+		st->stats.down = true;
+		st->stats.pending = n;
+		st->stats.retries++;
+		pthread_mutex_unlock(&st->lock);
+		store_backoff(st, backoff);
+		backoff = backoff * 2 > STORE_BACKOFF_MAX_MS ? STORE_BACKOFF_MAX_MS : backoff * 2;
+	}
+	if(batch){
+		pthread_mutex_lock(&st->lock);
+		st->unwritten += n;
+		pthread_mutex_unlock(&st->lock);
+		hw_op_free_list(batch);
+	}
+	return NULL;
+}
+
+int hw_store_start(hw_store_t *st, hw_error_t *err)
+{
+	int e = pthread_create(&st->thread, NULL, store_main, st);
+
+	if(e != 0) return hw_error_set(err, HW_ERR_IO, "cannot start the store thread: %s", strerror(e));
+	st->running = true;
+	return HW_OK;
+}
+
+uint64_t hw_store_stop(hw_store_t *st, int drain_ms)
+{
+	uint64_t left;
+
+	if(!st->running) return 0;
+	pthread_mutex_lock(&st->lock);
+	st->stopping = true;
+	st->drain_until = hw_mono_ms() + drain_ms;
+	pthread_cond_broadcast(&st->wake);
+	pthread_mutex_unlock(&st->lock);
+	hw_storeq_close(st->q);
+	pthread_join(st->thread, NULL);
+	st->running = false;
+	left = st->unwritten + hw_storeq_len(st->q);
+	return left;
+}

@@ -1,0 +1,485 @@
+/* test_collector_common.h: helpers for the collector's integration suites: spawning the real
+ * heartwire-collector and heartwire-agent, a watcher of the retained session states and alerts,
+ * a publisher of hand-made agent messages (shared codec), and MongoDB lookups with
+ * mongo-c-driver. Header-only, included by tests/integration/test_collector_*.c. */
+#ifndef HEARTWIRE_TEST_COLLECTOR_COMMON_H
+#define HEARTWIRE_TEST_COLLECTOR_COMMON_H
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <mongoc/mongoc.h>
+
+#include "heartwire/clock.h"
+#include "heartwire/mqtt.h"
+#include "heartwire/msg.h"
+#include "heartwire/states.h"
+#include "heartwire/topics.h"
+#include "hwtest.h"
+#include "servers.h"
+
+#define TC_ROOT HW_TOPIC_ROOT_DEFAULT
+#define TC_MAX_SESS 256
+#define TC_MAX_ALERTS 1024
+
+/* ------------------------------------------------------------------ the environment */
+
+typedef struct tc_env {
+	hwt_broker_t broker;
+	hwt_store_t store;
+	char dir[256];        /* temp dir: logs, agent state */
+	char db[64];
+	char id[64];          /* collector id */
+	char log[320];        /* collector log */
+	pid_t collector;
+	int grace_ms;         /* --startup-grace-ms */
+} tc_env_t;
+
+static inline int tc_env_start(tc_env_t *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->grace_ms = 300;
+	if(hwt_tmpdir(e->dir, sizeof(e->dir), "hwcoll") != 0) return -1;
+	if(hwt_broker_start(&e->broker, NULL) != 0) return -1;
+	if(hwt_store_start(&e->store) != 0) return -1;
+	hwt_unique_name(e->db, sizeof(e->db), "tc");
+	hwt_unique_name(e->id, sizeof(e->id), "coll");
+	snprintf(e->log, sizeof(e->log), "%s/collector.log", e->dir);
+	return 0;
+}
+
+/* Starts heartwire-collector against the env's broker and store; extra (NULL-terminated,
+ * may be NULL) adds arguments. Returns 0 once it announced itself online (retained
+ * collector/{id}), within 15 s. */
+static inline int tc_collector_start(tc_env_t *e, const char *const *extra)
+{
+	char bin[512], grace[32];
+	const char *argv[48];
+	int n = 0;
+	hw_mqtt_t *m = NULL;
+	hw_mqtt_opts_t o = HW_MQTT_OPTS_INIT;
+	hw_error_t err;
+	char cid[64], topic[HW_TOPIC_MAX];
+	bool online = false;
+	int64_t end;
+
+	snprintf(bin, sizeof(bin), "%s/collector/heartwire-collector", hwt_build_dir());
+	snprintf(grace, sizeof(grace), "%d", e->grace_ms);
+	argv[n++] = bin;
+	argv[n++] = "--broker";
+	argv[n++] = e->broker.url;
+	argv[n++] = "--mongo-uri";
+	argv[n++] = e->store.uri;
+	argv[n++] = "--db";
+	argv[n++] = e->db;
+	argv[n++] = "--id";
+	argv[n++] = e->id;
+	argv[n++] = "--startup-grace-ms";
+	argv[n++] = grace;
+	argv[n++] = "--flush-ms";
+	argv[n++] = "100";
+	argv[n++] = "--store-flush-ms";
+	argv[n++] = "200";
+	argv[n++] = "--rollup-ms";
+	argv[n++] = "50";
+	argv[n++] = "--log-level";
+	argv[n++] = "debug";
+	for(int i = 0; extra && extra[i] && n < 46; i++) argv[n++] = extra[i];
+	argv[n] = NULL;
+	e->collector = hwt_spawn(argv, e->log);
+	if(e->collector <= 0) return -1;
+	/* wait for the retained "online" of this collector */
+	hwt_unique_name(cid, sizeof(cid), "tcw");
+	o.url = e->broker.url;
+	o.client_id = cid;
+	snprintf(topic, sizeof(topic), "%s/collector/%s", TC_ROOT, e->id);
+	if(hw_mqtt_new(&m, &o, &err) != HW_OK || hw_mqtt_connect(m, NULL, &err) != HW_OK ||
+			hw_mqtt_subscribe(m, topic, 1, &err) != HW_OK){
+		fprintf(stderr, "collector watch: %s\n", err.msg);
+		hw_mqtt_free(m);
+		return -1;
+	}
+	end = hwt_now_ms() + 15000;
+	while(!online && hwt_now_ms() < end){
+		hw_mqtt_msg_t *msg;
+		hw_mqtt_wait(m, 50);
+		while((msg = hw_mqtt_next(m))){
+			if(msg->len == 6 && memcmp(msg->payload, "online", 6) == 0) online = true;
+			hw_mqtt_msg_free(msg);
+		}
+	}
+	hw_mqtt_free(m);
+	if(!online){
+		fprintf(stderr, "collector did not come online\n");
+		hwt_print_tail(e->log, 40);
+		return -1;
+	}
+	return 0;
+}
+
+static inline void tc_collector_kill(tc_env_t *e, int sig)
+{
+	if(e->collector > 0) hwt_kill_wait(e->collector, sig, 8000);
+	e->collector = 0;
+}
+
+static inline void tc_env_stop(tc_env_t *e)
+{
+	tc_collector_kill(e, SIGTERM);
+	if(e->store.pid || e->store.external) hwt_store_drop_db(&e->store, e->db);
+	hwt_store_cleanup(&e->store);
+	hwt_broker_cleanup(&e->broker);
+}
+
+/* ------------------------------------------------------------------ the watcher */
+
+typedef struct tc_state {
+	char id[HW_ID_MAX + 1];
+	bool present;       /* false after a zero-length retained publish */
+	int state, cause;
+	int64_t epoch, last_hb_at, state_since, version, pid;
+	bool has_exit;
+	hw_exit_t exit;
+	int64_t at_ms;      /* hwt_now_ms() when received */
+	int updates;
+} tc_state_t;
+
+typedef struct tc_alert {
+	char id[HW_ID_MAX + 1];
+	char alert[24];
+	bool false_alarm;
+	int64_t at_ms;
+} tc_alert_t;
+
+typedef struct tc_watch {
+	hw_mqtt_t *m;
+	tc_state_t s[TC_MAX_SESS];
+	int ns;
+	tc_alert_t a[TC_MAX_ALERTS];
+	int na;
+	char summary[4096];
+} tc_watch_t;
+
+static inline int tc_watch_open(tc_watch_t *w, const char *url)
+{
+	hw_mqtt_opts_t o = HW_MQTT_OPTS_INIT;
+	hw_error_t err;
+	char id[64];
+
+	memset(w, 0, sizeof(*w));
+	hwt_unique_name(id, sizeof(id), "tcwatch");
+	o.url = url;
+	o.client_id = id;
+	o.max_inflight = 1000;
+	if(hw_mqtt_new(&w->m, &o, &err) != HW_OK || hw_mqtt_connect(w->m, NULL, &err) != HW_OK ||
+			hw_mqtt_subscribe(w->m, TC_ROOT "/state/#", 1, &err) != HW_OK ||
+			hw_mqtt_subscribe(w->m, TC_ROOT "/alert/#", 1, &err) != HW_OK){
+		fprintf(stderr, "watcher: %s\n", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static inline void tc_watch_close(tc_watch_t *w)
+{
+	hw_mqtt_free(w->m);
+	w->m = NULL;
+}
+
+static inline tc_state_t *tc_find(tc_watch_t *w, const char *id)
+{
+	for(int i = 0; i < w->ns; i++){
+		if(strcmp(w->s[i].id, id) == 0) return &w->s[i];
+	}
+	return NULL;
+}
+
+/* Takes in everything queued; returns the number of messages. */
+static inline int tc_pump(tc_watch_t *w)
+{
+	hw_mqtt_msg_t *msg;
+	int n = 0;
+
+	while((msg = hw_mqtt_next(w->m))){
+		hw_topic_t t;
+		hw_error_t err;
+		n++;
+		if(hw_topic_parse(TC_ROOT, msg->topic, strlen(msg->topic), &t, &err) == HW_OK){
+			if(t.kind == HW_T_STATE_SESSION){
+				tc_state_t *s = tc_find(w, t.id);
+				if(!s && w->ns < TC_MAX_SESS){
+					s = &w->s[w->ns++];
+					snprintf(s->id, sizeof(s->id), "%s", t.id);
+				}
+				if(s && msg->len == 0){
+					s->present = false;
+					s->updates++;
+				}else if(s){
+					hw_session_t d = HW_SESSION_INIT;
+					if(hw_session_decode(msg->payload, msg->len, &d, &err) == HW_OK){
+						s->present = true;
+						s->state = d.state;
+						s->cause = d.cause;
+						s->epoch = d.epoch;
+						s->last_hb_at = d.last_hb_at;
+						s->state_since = d.state_since;
+						s->version = d.version;
+						s->pid = d.pid;
+						s->has_exit = d.has_exit;
+						s->exit = d.exit;
+						s->at_ms = hwt_now_ms();
+						s->updates++;
+						hw_session_cleanup(&d);
+					}else{
+						fprintf(stderr, "watcher: bad session document: %s\n", err.msg);
+					}
+				}
+			}else if(t.kind == HW_T_ALERT && w->na < TC_MAX_ALERTS){
+				tc_alert_t *a = &w->a[w->na++];
+				const char *p = strstr((const char *)msg->payload, "\"alert\":\"");
+				snprintf(a->id, sizeof(a->id), "%s", t.id);
+				if(p) sscanf(p + 9, "%23[a-z_]", a->alert);
+				a->false_alarm = strstr((const char *)msg->payload, "\"false_alarm\":true") != NULL;
+				a->at_ms = hwt_now_ms();
+			}else if(t.kind == HW_T_STATE_SUMMARY){
+				snprintf(w->summary, sizeof(w->summary), "%.*s", (int)msg->len, (const char *)msg->payload);
+			}
+		}
+		hw_mqtt_msg_free(msg);
+	}
+	return n;
+}
+
+/* True when the retained state of id is (state, cause); cause < 0 accepts any. */
+static inline bool tc_is(tc_watch_t *w, const char *id, int state, int cause)
+{
+	tc_state_t *s;
+
+	tc_pump(w);
+	s = tc_find(w, id);
+	return s && s->present && s->state == state && (cause < 0 || s->cause == cause);
+}
+
+static inline int tc_alerts(tc_watch_t *w, const char *id, const char *alert)
+{
+	int n = 0;
+
+	tc_pump(w);
+	for(int i = 0; i < w->na; i++){
+		if(strcmp(w->a[i].id, id) == 0 && strcmp(w->a[i].alert, alert) == 0) n++;
+	}
+	return n;
+}
+
+/* ------------------------------------------------------------------ the real agent */
+
+/* Starts heartwire-agent run for session sid on machine mid with CMD (NULL-terminated).
+ * interval_ms 200 unless 0. */
+static inline pid_t tc_agent(tc_env_t *e, const char *mid, const char *sid, int interval_ms, const char *const *cmd)
+{
+	char bin[512], iv[32], state[300], log[400];
+	const char *argv[40];
+	int n = 0;
+
+	snprintf(bin, sizeof(bin), "%s/agent/heartwire-agent", hwt_build_dir());
+	snprintf(iv, sizeof(iv), "%d", interval_ms ? interval_ms : 200);
+	snprintf(state, sizeof(state), "%s/agent-state", e->dir);
+	snprintf(log, sizeof(log), "%s/agent-%s.log", e->dir, sid);
+	argv[n++] = bin;
+	argv[n++] = "run";
+	argv[n++] = "--broker";
+	argv[n++] = e->broker.url;
+	argv[n++] = "--machine";
+	argv[n++] = mid;
+	argv[n++] = "--session";
+	argv[n++] = sid;
+	argv[n++] = "--project";
+	argv[n++] = "proj";
+	argv[n++] = "--interval-ms";
+	argv[n++] = iv;
+	argv[n++] = "--state-dir";
+	argv[n++] = state;
+	argv[n++] = "--log-level";
+	argv[n++] = "info";
+	argv[n++] = "--";
+	for(int i = 0; cmd[i] && n < 38; i++) argv[n++] = cmd[i];
+	argv[n] = NULL;
+	return hwt_spawn(argv, log);
+}
+
+/* ------------------------------------------------------------------ a hand-made agent */
+
+typedef struct tc_pub {
+	hw_mqtt_t *m;
+} tc_pub_t;
+
+static inline int tc_pub_open(tc_pub_t *p, const char *url)
+{
+	hw_mqtt_opts_t o = HW_MQTT_OPTS_INIT;
+	hw_error_t err;
+	char id[64];
+
+	hwt_unique_name(id, sizeof(id), "tcpub");
+	o.url = url;
+	o.client_id = id;
+	o.max_inflight = 1000;
+	if(hw_mqtt_new(&p->m, &o, &err) != HW_OK || hw_mqtt_connect(p->m, NULL, &err) != HW_OK){
+		fprintf(stderr, "publisher: %s\n", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static inline int tc_pub_raw(tc_pub_t *p, int kind, const char *mid, const char *sid, const char *json, size_t len,
+		bool retain)
+{
+	char topic[HW_TOPIC_MAX];
+	hw_error_t err;
+
+	if(hw_topic_build(topic, sizeof(topic), TC_ROOT, kind, mid, sid, &err) != HW_OK) return -1;
+	if(hw_mqtt_publish_wait(p->m, topic, json, len, 1, retain, 5000, &err) != HW_OK){
+		fprintf(stderr, "publish %s: %s\n", topic, err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static inline int tc_pub_birth(tc_pub_t *p, const char *mid, const char *sid, int64_t epoch, int interval_ms)
+{
+	hw_birth_t b = HW_BIRTH_INIT;
+	char *json;
+	size_t len;
+	int rc;
+
+	snprintf(b.session, sizeof(b.session), "%s", sid);
+	snprintf(b.machine, sizeof(b.machine), "%s", mid);
+	snprintf(b.project, sizeof(b.project), "proj");
+	b.epoch = epoch;
+	b.seq = 0;
+	b.ts = hw_time_ms();
+	b.interval_ms = interval_ms;
+	if(hw_birth_encode(&b, &json, &len, NULL) != HW_OK) return -1;
+	rc = tc_pub_raw(p, HW_T_BIRTH, mid, sid, json, len, false);
+	free(json);
+	return rc;
+}
+
+static inline int tc_pub_hb(tc_pub_t *p, const char *mid, const char *sid, int64_t epoch, int64_t seq, int interval_ms)
+{
+	hw_hb_t hb = HW_HB_INIT;
+	char *json;
+	size_t len;
+	int rc;
+
+	snprintf(hb.session, sizeof(hb.session), "%s", sid);
+	hb.epoch = epoch;
+	hb.seq = seq;
+	hb.ts = hw_time_ms();
+	hb.interval_ms = interval_ms;
+	if(hw_hb_encode(&hb, &json, &len, NULL) != HW_OK) return -1;
+	rc = tc_pub_raw(p, HW_T_HB, mid, sid, json, len, false);
+	free(json);
+	return rc;
+}
+
+static inline int tc_pub_status(tc_pub_t *p, const char *mid, const char *sid, int status, int64_t epoch, int code)
+{
+	hw_status_t st = HW_STATUS_INIT;
+	char *json;
+	size_t len;
+	int rc;
+
+	snprintf(st.session, sizeof(st.session), "%s", sid);
+	st.status = status;
+	st.epoch = epoch;
+	st.ts = status == HW_STATUS_LOST ? 0 : hw_time_ms();
+	if(status == HW_STATUS_ENDED){
+		st.has_exit = true;
+		st.exit.code = code;
+	}
+	if(hw_status_encode(&st, &json, &len, NULL) != HW_OK) return -1;
+	rc = tc_pub_raw(p, HW_T_STATUS, mid, sid, json, len, true);
+	free(json);
+	return rc;
+}
+
+static inline void tc_pub_close(tc_pub_t *p)
+{
+	hw_mqtt_free(p->m);
+	p->m = NULL;
+}
+
+/* ------------------------------------------------------------------ the database */
+
+/* Reads sessions/{id} into the out fields; returns 0 when found. */
+static inline int tc_db_session(const tc_env_t *e, const char *id, char *state, size_t slen, char *cause, size_t clen,
+		int64_t *epoch, int *exit_code)
+{
+	mongoc_client_t *c = mongoc_client_new(e->store.uri);
+	mongoc_collection_t *coll;
+	mongoc_cursor_t *cur;
+	bson_t filter = BSON_INITIALIZER;
+	const bson_t *doc;
+	int rc = -1;
+
+	if(!c) return -1;
+	coll = mongoc_client_get_collection(c, e->db, "sessions");
+	BSON_APPEND_UTF8(&filter, "_id", id);
+	cur = mongoc_collection_find_with_opts(coll, &filter, NULL, NULL);
+	if(mongoc_cursor_next(cur, &doc)){
+		bson_iter_t it;
+		rc = 0;
+		if(bson_iter_init_find(&it, doc, "state") && BSON_ITER_HOLDS_UTF8(&it))
+			snprintf(state, slen, "%s", bson_iter_utf8(&it, NULL));
+		if(bson_iter_init_find(&it, doc, "cause") && BSON_ITER_HOLDS_UTF8(&it))
+			snprintf(cause, clen, "%s", bson_iter_utf8(&it, NULL));
+		if(epoch && bson_iter_init_find(&it, doc, "epoch")) *epoch = bson_iter_as_int64(&it);
+		if(exit_code){
+			*exit_code = -1;
+			if(bson_iter_init_find(&it, doc, "exit") && BSON_ITER_HOLDS_DOCUMENT(&it)){
+				bson_iter_t sub;
+				if(bson_iter_recurse(&it, &sub) && bson_iter_find(&sub, "code") && !BSON_ITER_HOLDS_NULL(&sub))
+					*exit_code = (int)bson_iter_as_int64(&sub);
+			}
+		}
+	}
+	mongoc_cursor_destroy(cur);
+	bson_destroy(&filter);
+	mongoc_collection_destroy(coll);
+	mongoc_client_destroy(c);
+	return rc;
+}
+
+/* True when the stored session id is in (state, cause). */
+static inline bool tc_db_is(const tc_env_t *e, const char *id, const char *state, const char *cause)
+{
+	char st[32] = "", ca[32] = "";
+
+	if(tc_db_session(e, id, st, sizeof(st), ca, sizeof(ca), NULL, NULL) != 0) return false;
+	return strcmp(st, state) == 0 && (!cause || strcmp(ca, cause) == 0);
+}
+
+/* Counts documents in a collection matching {session: id} (or all when id is NULL). */
+static inline int64_t tc_db_count(const tc_env_t *e, const char *coll_name, const char *id)
+{
+	mongoc_client_t *c = mongoc_client_new(e->store.uri);
+	mongoc_collection_t *coll;
+	bson_t filter = BSON_INITIALIZER;
+	bson_error_t berr;
+	int64_t n;
+
+	if(!c) return -1;
+	coll = mongoc_client_get_collection(c, e->db, coll_name);
+	if(id) BSON_APPEND_UTF8(&filter, "session", id);
+	n = mongoc_collection_count_documents(coll, &filter, NULL, NULL, NULL, &berr);
+	bson_destroy(&filter);
+	mongoc_collection_destroy(coll);
+	mongoc_client_destroy(c);
+	return n;
+}
+
+#endif
