@@ -328,7 +328,7 @@ static void TEST_hooks_become_events_and_claude_sid_chain(void)
 /* The hook command without an agent: one line on stderr, nothing on stdout, exit 0, fast. */
 static void TEST_hook_without_agent_exits_zero(void)
 {
-	char cmd[1024], out[256], errf[256];
+	char cmd[4096], out[256], errf[256];
 	int64_t t0;
 	int rc;
 	struct stat st;

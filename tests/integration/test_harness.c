@@ -59,7 +59,7 @@ static void path_in_tmp(char *buf, size_t len, const char *name)
 	char u[64];
 
 	hwt_unique_name(u, sizeof(u), name);
-	snprintf(buf, len, "%s/%s", tmp, u);
+	CU_ASSERT_FATAL((size_t)snprintf(buf, len, "%s/%s", tmp, u) < len);
 }
 
 static void TEST_free_ports_are_distinct_and_bindable(void)
