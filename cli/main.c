@@ -1,5 +1,6 @@
-/* main.c: `heartwire`, the command-line client: a live view of the fleet from the retained
- * state topics. */
+/* main.c: `heartwire`, the command-line client: options, --help, and the commands: watch (a live
+ * view from the retained state topics, here) and the queries and commands over MQTT 5
+ * request/response (commands.c). */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -15,26 +16,9 @@
 #include "heartwire/msg.h"
 #include "heartwire/states.h"
 #include "heartwire/topics.h"
+#include "args.h"
+#include "cli.h"
 #include "table.h"
-
-#define EXIT_OK 0
-#define EXIT_REFUSED 1
-#define EXIT_USAGE 2
-
-struct cli_cfg {
-	char broker[300];
-	char username[HW_ID_MAX + 1];
-	char password[256];
-	char password_file[1024];
-	char cafile[1024];
-	char topic_root[HW_TOPIC_ROOT_MAX + 1];
-	int timeout_ms;
-	int color;
-	bool json;
-	bool once;
-	bool help;
-	bool version;
-};
 
 static const char *const color_values[] = {"auto", "always", "never", NULL};
 
@@ -51,14 +35,41 @@ static const hw_opt_t cli_opts[] = {
 		.help = "CA certificate (PEM) to verify an mqtts:// broker", HW_OPT_AT(struct cli_cfg, cafile)},
 	{.name = "topic-root", .type = HW_OPT_STRING, .def = HW_TOPIC_ROOT_DEFAULT,
 		.help = "root of heartwire's topic tree", HW_OPT_AT(struct cli_cfg, topic_root)},
-	{.name = "timeout-ms", .type = HW_OPT_DURATION_MS, .def = "5000", .min = 100, .max = 600000,
-		.help = "how long to wait for the broker", HW_OPT_AT(struct cli_cfg, timeout_ms)},
+	{.name = "timeout-ms", .type = HW_OPT_DURATION_MS, .def = "3000", .min = 100, .max = 600000,
+		.help = "how long to wait for the broker, and for the collector's reply", HW_OPT_AT(struct cli_cfg, timeout_ms)},
 	{.name = "color", .type = HW_OPT_ENUM, .values = color_values, .def = "auto",
 		.help = "colours: auto (only on a terminal), always, never", HW_OPT_AT(struct cli_cfg, color)},
 	{.name = "json", .type = HW_OPT_BOOL, .flags = HW_OPT_ARGV_ONLY,
 		.help = "machine-readable output: one JSON document per line", HW_OPT_AT(struct cli_cfg, json)},
 	{.name = "once", .type = HW_OPT_BOOL, .flags = HW_OPT_ARGV_ONLY,
 		.help = "watch: print the current retained state once and exit", HW_OPT_AT(struct cli_cfg, once)},
+	{.name = "state", .type = HW_OPT_STRING, .flags = HW_OPT_ARGV_ONLY, .metavar = "STATE[,STATE]",
+		.help = "ls: only sessions in these states (repeatable)", HW_OPT_AT(struct cli_cfg, states)},
+	{.name = "project", .short_name = 'p', .type = HW_OPT_ID, .flags = HW_OPT_ARGV_ONLY,
+		.help = "ls: only this project; pause, unpause: this project instead of everything",
+		HW_OPT_AT(struct cli_cfg, project)},
+	{.name = "machine", .short_name = 'm', .type = HW_OPT_ID, .flags = HW_OPT_ARGV_ONLY,
+		.help = "ls: only this machine", HW_OPT_AT(struct cli_cfg, machine)},
+	{.name = "slot", .type = HW_OPT_ID, .flags = HW_OPT_ARGV_ONLY, .help = "ls: only this slot",
+		HW_OPT_AT(struct cli_cfg, slot)},
+	{.name = "since", .type = HW_OPT_STRING, .flags = HW_OPT_ARGV_ONLY, .metavar = "TIME",
+		.help = "ls: updated since; events: at or after (10m, 2h, 2026-11-21T09:00:00Z, ms)",
+		HW_OPT_AT(struct cli_cfg, since)},
+	{.name = "limit", .short_name = 'n', .type = HW_OPT_INT, .flags = HW_OPT_ARGV_ONLY, .min = 1, .max = 1000,
+		.help = "ls, events: per page (default: the collector's, 100); show: events shown (10)",
+		HW_OPT_AT(struct cli_cfg, limit)},
+	{.name = "all", .short_name = 'a', .type = HW_OPT_BOOL, .flags = HW_OPT_ARGV_ONLY,
+		.help = "ls, events: every page, not only the first", HW_OPT_AT(struct cli_cfg, all)},
+	{.name = "reason", .short_name = 'r', .type = HW_OPT_STRING, .flags = HW_OPT_ARGV_ONLY, .metavar = "TEXT",
+		.help = "fail, clear, pause: why (kept in the audit log)", HW_OPT_AT(struct cli_cfg, reason)},
+	{.name = "until", .type = HW_OPT_STRING, .flags = HW_OPT_ARGV_ONLY, .metavar = "TIME",
+		.help = "pause: resume by itself then (30m, 2026-11-21T12:00:00Z, ms)", HW_OPT_AT(struct cli_cfg, until)},
+	{.name = "claimant", .type = HW_OPT_ID, .flags = HW_OPT_ARGV_ONLY,
+		.help = "claim: who restarts the session (default: this host's name)", HW_OPT_AT(struct cli_cfg, claimant)},
+	{.name = "lease-ms", .type = HW_OPT_DURATION_MS, .flags = HW_OPT_ARGV_ONLY, .min = 0, .max = 86400000,
+		.help = "claim: how long the claim holds (default: the collector's, 10 min)", HW_OPT_AT(struct cli_cfg, lease_ms)},
+	{.name = "token", .type = HW_OPT_ID, .flags = HW_OPT_ARGV_ONLY, .help = "release: the token claim printed",
+		HW_OPT_AT(struct cli_cfg, token)},
 	{.name = "help", .short_name = 'h', .type = HW_OPT_BOOL, .flags = HW_OPT_ARGV_ONLY | HW_OPT_EARLY,
 		.help = "show this help", HW_OPT_AT(struct cli_cfg, help)},
 	{.name = "version", .type = HW_OPT_BOOL, .flags = HW_OPT_ARGV_ONLY | HW_OPT_EARLY,
@@ -76,17 +87,31 @@ static void on_signal(int sig)
 
 static void usage(FILE *out, const hw_config_t *cfg)
 {
-	fprintf(out, "usage: heartwire COMMAND [OPTIONS]\n"
+	fprintf(out, "usage: heartwire COMMAND [ARGS] [OPTIONS]\n"
 		     "\n"
-		     "Shows the state of heartwire-supervised sessions from the collector's retained topics.\n"
+		     "Shows and acts on heartwire-supervised sessions, through the collector (MQTT 5\n"
+		     "request/response on {root}/q/ and {root}/cmd/) and its retained topics.\n"
 		     "\n"
 		     "commands:\n"
-		     "  watch      live view of every session: redraws in place on a terminal and highlights\n"
-		     "             new alerts; one line per change otherwise (--json: one JSON document per\n"
-		     "             line); --once prints the current state and exits\n"
+		     "  ls                 sessions as a table (--state, --project, --machine, --slot, --since,\n"
+		     "                     --limit, --all)\n"
+		     "  show SESSION       one session's document and its latest events\n"
+		     "  events SESSION     a session's audit log (--since, --limit, --all)\n"
+		     "  watch              live view of every session: redraws in place on a terminal and\n"
+		     "                     highlights new alerts; one line per change otherwise; --once prints\n"
+		     "                     the current state and exits\n"
+		     "  fail SESSION       mark it failed (terminal) [--reason TEXT]\n"
+		     "  clear SESSION      reset a stalled, lost, crashed or failed session for a restart [--reason]\n"
+		     "  claim SESSION      take it for a restart: prints a fencing token [--claimant ID] [--lease-ms]\n"
+		     "  release SESSION    give a claim back --token TOKEN\n"
+		     "  pause              hold back session starts [--project P] [--reason TEXT] [--until TIME]\n"
+		     "  unpause            [--project P]\n"
+		     "\n"
+		     "--json prints the collector's reply data (one JSON document per line, per page).\n"
 		     "\n");
 	hw_config_usage(cfg, out);
-	fprintf(out, "\nexit status: 0 ok, 1 refused or broker unreachable, 2 usage error\n");
+	fprintf(out, "\nexit status: 0 ok; 1 refused by the collector (the error code and message are printed),\n"
+		     "no reply within --timeout-ms, or the broker unreachable; 2 usage error\n");
 }
 
 /* The sessions seen so far, kept sorted by (project, session). */
@@ -107,6 +132,15 @@ static int view_cmp(const hw_session_t *a, const hw_session_t *b)
 }
 
 /* Replaces or inserts s (takes ownership of its heap members); a NULL s removes id. */
+/* The session with this id, or NULL; borrowed until the next view_put. */
+static const hw_session_t *view_find(const struct view *v, const char *id)
+{
+	for(size_t i = 0; i < v->n; i++){
+		if(strcmp(v->s[i].session, id) == 0) return &v->s[i];
+	}
+	return NULL;
+}
+
 static int view_put(struct view *v, const char *id, hw_session_t *s)
 {
 	size_t i;
@@ -248,6 +282,11 @@ static int cmd_watch(struct cli_cfg *c)
 			}
 			if(t.kind == HW_T_STATE_SESSION){
 				hw_session_t s = HW_SESSION_INIT;
+				const hw_session_t *prev = view_find(&v, t.id);
+				/* The collector republishes a session's state on heartbeats (last_hb_at
+				 * moves); the line view shows only what a person wants to see: changes. */
+				bool changed = !prev || msg->len == 0;
+				int prev_state = prev ? prev->state : -1, prev_cause = prev ? prev->cause : -1;
 				if(msg->len == 0){
 					view_put(&v, t.id, NULL);
 				}else if(hw_session_decode(msg->payload, msg->len, &s, &err) == HW_OK){
@@ -259,7 +298,7 @@ static int cmd_watch(struct cli_cfg *c)
 					if(c->json){
 						printf("{\"topic\":\"%s\",\"doc\":%.*s}\n", msg->topic, (int)msg->len,
 								msg->len ? (const char *)msg->payload : "null");
-					}else if(msg->len){
+					}else if(msg->len && (changed || s.state != prev_state || s.cause != prev_cause)){
 						char ts[32];
 						printf("%s %s %s%s%s %s\n", hw_time_iso(hw_time_ms(), ts, sizeof(ts)), t.id,
 								hw_cli_state_color(s.state, color), hw_state_name(s.state),
@@ -306,13 +345,20 @@ int main(int argc, char **argv)
 	struct cli_cfg c;
 	hw_config_t cfg = {.opts = cli_opts, .base = &c, .positional = HW_POS_PERMUTE};
 	hw_error_t err = {0};
-	int first = argc;
+	int first = argc, rc;
 	struct sigaction sa = {0};
+	char states[sizeof(c.states)];
 
+	/* --state may be repeated; the loader keeps only one value, so collect them first */
+	if(hw_cli_take_repeated(&argc, argv, "state", states, sizeof(states), &err) != HW_OK){
+		fprintf(stderr, "heartwire: %s\n", err.msg);
+		return EXIT_USAGE;
+	}
 	if(hw_config_load(&cfg, argc, argv, &first, &err) != HW_OK){
 		fprintf(stderr, "heartwire: %s\n", err.msg);
 		return EXIT_USAGE;
 	}
+	snprintf(c.states, sizeof(c.states), "%s", states);
 	if(c.version){
 		printf("heartwire %s\n", HW_VERSION);
 		return EXIT_OK;
@@ -336,6 +382,9 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	if(strcmp(argv[first], "watch") == 0) return cmd_watch(&c);
-	fprintf(stderr, "heartwire: unknown command '%s'; commands: watch (see heartwire --help)\n", argv[first]);
+	rc = hw_cli_run(&c, argv[first], argc - first, argv + first);
+	if(rc >= 0) return rc;
+	fprintf(stderr, "heartwire: unknown command '%s'; commands: ls, show, events, watch, fail, clear, claim, "
+			"release, pause, unpause (see heartwire --help)\n", argv[first]);
 	return EXIT_USAGE;
 }
