@@ -1,6 +1,7 @@
 /* epoch.c: per-session epoch files: {state_dir}/{session}.epoch, one decimal number. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,14 +128,16 @@ int hw_epoch_peek(const char *dir, const char *session, int64_t *epoch, hw_error
 	return rc;
 }
 
-int hw_epoch_next(const char *dir, const char *session, int64_t *epoch, hw_error_t *err)
+/* Writes max(last, floor) + (bump ? 1 : 0) under the lock; *epoch gets what was written. */
+static int epoch_write(const char *dir, const char *session, int64_t floor, bool bump, int64_t *epoch, hw_error_t *err)
 {
 	char path[4200], buf[32];
 	int64_t v = 0;
 	int fd, n, rc = open_locked(dir, session, &fd, &v, path, sizeof(path), err);
 
 	if(rc != HW_OK) return rc;
-	v++;
+	if(v < floor) v = floor;
+	if(bump) v++;
 	n = snprintf(buf, sizeof(buf), "%lld\n", (long long)v);
 	if(pwrite(fd, buf, (size_t)n, 0) != n || ftruncate(fd, n) != 0 || fsync(fd) != 0){
 		rc = hw_error_set(err, HW_ERR_IO, "cannot write %s: %s", path, strerror(errno));
@@ -143,5 +146,21 @@ int hw_epoch_next(const char *dir, const char *session, int64_t *epoch, hw_error
 	*epoch = v;
 cleanup:
 	close(fd); /* also releases the lock */
+	return rc;
+}
+
+int hw_epoch_next(const char *dir, const char *session, int64_t *epoch, hw_error_t *err)
+{
+	return epoch_write(dir, session, 0, true, epoch, err);
+}
+
+int hw_epoch_raise(const char *dir, const char *session, int64_t floor, int64_t *epoch, hw_error_t *err)
+{
+	int64_t v = 0;
+	int rc;
+
+	if(floor < 0) return hw_error_set(err, HW_ERR_INVAL, "epoch floor %lld is negative", (long long)floor);
+	rc = epoch_write(dir, session, floor, false, &v, err);
+	if(rc == HW_OK && epoch) *epoch = v;
 	return rc;
 }

@@ -29,4 +29,13 @@ int hw_epoch_peek(const char *dir, const char *session, int64_t *epoch, hw_error
  * the same session get different epochs. Returns HW_OK, HW_ERR_IO or HW_ERR_CONFIG. */
 int hw_epoch_next(const char *dir, const char *session, int64_t *epoch, hw_error_t *err);
 
+/* Makes sure the next epoch of session is above floor: under the same lock, the last value
+ * becomes max(last, floor) (never lowered), so the next hw_epoch_next() gives at least
+ * floor + 1. `resume` calls it with the epoch the collector holds for the session, which this
+ * machine's file may not know (the session ran elsewhere, or the file was lost): without it the
+ * new run's messages would be older than the session's and ignored. *epoch (may be NULL) gets
+ * the value now in the file. Returns HW_OK, HW_ERR_INVAL (negative floor), HW_ERR_IO or
+ * HW_ERR_CONFIG. */
+int hw_epoch_raise(const char *dir, const char *session, int64_t floor, int64_t *epoch, hw_error_t *err);
+
 #endif

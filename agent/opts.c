@@ -112,17 +112,29 @@ int hw_password_read(const char *path, char *buf, size_t len, hw_error_t *err)
 	return HW_OK;
 }
 
+const hw_opt_t *hw_agent_run_opts(void)
+{
+	return run_opts;
+}
+
 int hw_agent_opts_load(hw_agent_cfg_t *cfg, int argc, char **argv, int *cmd_index, hw_error_t *err)
 {
 	hw_config_t c = {.opts = run_opts, .base = cfg, .default_file = "/etc/heartwire/agent.conf",
 			.positional = HW_POS_STOP};
-	char host[256];
-	hw_error_t e;
 	int rc;
 
 	memset(cfg, 0, sizeof(*cfg));
 	rc = hw_config_load(&c, argc, argv, cmd_index, err);
 	if(rc != HW_OK || cfg->help) return rc;
+	return hw_agent_opts_derive(cfg, err);
+}
+
+int hw_agent_opts_derive(hw_agent_cfg_t *cfg, hw_error_t *err)
+{
+	char host[256];
+	hw_error_t e;
+	int rc;
+
 	if(hw_topic_root_check(cfg->topic_root, &e) != HW_OK)
 		return hw_error_set(err, HW_ERR_CONFIG, "--topic-root: %s", e.msg);
 	if(!cfg->machine[0]){

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "heartwire/config.h"
 #include "heartwire/error.h"
 #include "heartwire/ids.h"
 #include "heartwire/msg.h"
@@ -49,6 +50,15 @@ typedef struct hw_agent_cfg {
  * message naming the option and what is allowed (exit status 2). With --help set, returns
  * HW_OK after loading, without deriving or checking. */
 int hw_agent_opts_load(hw_agent_cfg_t *cfg, int argc, char **argv, int *cmd_index, hw_error_t *err);
+
+/* The second half of hw_agent_opts_load, for commands that load the run options themselves
+ * (`resume`): derives what was left unset (machine, session, grace, password from its file,
+ * state directory) and checks the options together. Returns HW_OK or HW_ERR_CONFIG naming
+ * the option. */
+int hw_agent_opts_derive(hw_agent_cfg_t *cfg, hw_error_t *err);
+
+/* The option table of `run` (static; offsets into hw_agent_cfg_t), ending with HW_OPT_END. */
+const hw_opt_t *hw_agent_run_opts(void);
 
 /* Prints the options part of `run --help`. */
 void hw_agent_opts_usage(FILE *out);

@@ -34,6 +34,7 @@
 #define RESTART_BASE_MS 1000
 #define RESTART_CAP_MS 60000
 #define FINAL_TIMEOUT_MS 2000   /* delivering the exit, the ended status and the DISCONNECT */
+#define FINAL_CONNECT_MS 30000  /* broker down at the child's exit: keep trying to report it this long */
 #define PAUSE_RECHECK_MS 60000  /* re-read the clock while waiting on a pause without resume time */
 #define HOOKS_PER_WAKEUP 64
 
@@ -74,7 +75,11 @@ typedef struct agent {
 	bool first_start;
 	bool started;                    /* a start of the child was attempted */
 	bool pause_logged;
-	int run;                         /* restarts so far */
+	int run;                         /* the run number of the current child (births carry it) */
+	int restarts;                    /* restarts so far (--max-restarts) */
+	hw_run_plan_t *plan;             /* resume's plan, or NULL (borrowed) */
+	bool resuming;                   /* the current child is a resume attempt (plan) */
+	int64_t child_started;           /* monotonic ms of the current child's start */
 	bool stop_requested;             /* a forwarded signal or a stop command: never restart */
 	hw_backoff_t restart_backoff;
 	hw_pause_t pause_global, pause_project, pause_local;
@@ -137,6 +142,12 @@ static void publish_birth(agent_t *a)
 	b.run = a->run;
 	b.argv = a->cmd;
 	b.argc = (size_t)a->cmd_argc;
+	b.chain = a->track.chain;
+	b.chain_len = a->track.chain_len;
+	if(a->plan){
+		snprintf(b.claim_token, sizeof(b.claim_token), "%s", a->plan->claim_token ? a->plan->claim_token : "");
+		if(a->resuming) snprintf(b.resumed_from, sizeof(b.resumed_from), "%s", a->plan->resume_sid);
+	}
 	if(hw_birth_encode(&b, &buf, &n, &err) != HW_OK){
 		hw_logs(HW_LOG_ERROR, a->cfg.session, "cannot encode birth: %s", err.msg);
 		return;
@@ -243,6 +254,7 @@ static void publish_hb(agent_t *a)
 	hb.grace_ms = a->cfg.grace_ms;
 	hb.has_progress = true;
 	hb.progress = a->track.progress;
+	hb.dropped = (int64_t)a->evq.dropped_total;
 	if(hw_hb_encode(&hb, &buf, &n, &err) != HW_OK){
 		hw_logs(HW_LOG_ERROR, a->cfg.session, "cannot encode heartbeat: %s", err.msg);
 		return;
@@ -289,6 +301,27 @@ static void subscribe_all(agent_t *a)
 		hw_logs(HW_LOG_WARN, a->cfg.session, "cannot subscribe to %s: %s", a->t_cmd, err.msg);
 }
 
+/* Key rotation: the password file is read again before every connect attempt, so a rotated
+ * key (hw-keys rotate) is used at the next reconnect without restarting the session. A file
+ * that cannot be read keeps the password read before. */
+static void reload_password(agent_t *a)
+{
+	char pw[sizeof(a->cfg.password)];
+	hw_error_t err;
+
+	if(!a->cfg.password_file[0]) return;
+	if(hw_password_read(a->cfg.password_file, pw, sizeof(pw), &err) != HW_OK){
+		hw_logs(HW_LOG_WARN, a->cfg.session, "%s; keeping the password read before", err.msg);
+		return;
+	}
+	if(strcmp(pw, a->cfg.password) != 0 && hw_mqtt_set_password(a->mqtt, pw, &err) == HW_OK){
+		memcpy(a->cfg.password, pw, sizeof(pw));
+		hw_logs(HW_LOG_INFO, a->cfg.session, "password file %s changed: the new password is used from now on",
+				a->cfg.password_file);
+	}
+	explicit_bzero(pw, sizeof(pw));
+}
+
 /* One connect attempt with a new epoch and its will. Returns HW_OK when connected. */
 static int connect_once(agent_t *a)
 {
@@ -300,6 +333,7 @@ static int connect_once(agent_t *a)
 	int64_t epoch;
 	int rc;
 
+	reload_password(a);
 	rc = hw_epoch_next(a->cfg.state_dir, a->cfg.session, &epoch, &err);
 	if(rc != HW_OK){
 		hw_logs(HW_LOG_ERROR, a->cfg.session, "cannot take a new epoch: %s", err.msg);
@@ -519,6 +553,92 @@ static void drain_mqtt(agent_t *a)
 
 /* ------------------------------------------------------------------ the child */
 
+/* Returns once everything published before is at the broker: a QoS 1 heartbeat (idle: between
+ * two children) is acknowledged only after the messages before it on this connection (the
+ * broker handles them in order). Waiting for that is much faster than a DISCONNECT's timeout,
+ * which Paho checks every few seconds. */
+static void sync_broker(agent_t *a)
+{
+	hw_hb_t hb = HW_HB_INIT;
+	hw_error_t err;
+	char *buf = NULL;
+	size_t n = 0;
+
+	if(!a->born) return;
+	memcpy(hb.session, a->cfg.session, sizeof(hb.session));
+	memcpy(hb.task, a->cfg.task, sizeof(hb.task));
+	hb.state = HW_STATE_IDLE;
+	hb.epoch = a->epoch;
+	hb.seq = a->seq;
+	hb.ts = hw_time_ms();
+	hb.interval_ms = a->cfg.interval_ms;
+	hb.grace_ms = a->cfg.grace_ms;
+	hb.has_progress = true;
+	hb.progress = a->track.progress;
+	hb.dropped = (int64_t)a->evq.dropped_total;
+	if(hw_hb_encode(&hb, &buf, &n, &err) != HW_OK) return;
+	if(hw_mqtt_publish_wait(a->mqtt, a->t_hb, buf, n, 1, false, FINAL_TIMEOUT_MS, &err) == HW_OK) a->seq++;
+	else hw_logs(HW_LOG_WARN, a->cfg.session, "before the restart: %s", err.msg);
+	free(buf);
+}
+
+/* A restarted child is a new run, and the collector sees a new run only under a new epoch
+ * (after an exit its table ignores births of the same epoch). So the connection is renewed
+ * before a restart: a clean DISCONNECT (no will; what is queued goes out first), then a
+ * connect with the next epoch and its will. */
+static void renew_epoch(agent_t *a)
+{
+	if(!a->connected || a->taken_over) return;
+	sync_broker(a);
+	hw_mqtt_disconnect(a->mqtt, 0);
+	a->connected = false;
+	a->born = false;
+	if(connect_once(a) == HW_OK) drain_mqtt(a);
+	else schedule_reconnect(a);
+}
+
+/* resume's fallback: the resumed child failed fast (a non-zero exit or a signal other than
+ * SIGINT within the probe window, and nobody asked it to stop). Reports the failure (and,
+ * at the limit, that the session is not resumable) as action events of the failed run, and
+ * starts the fresh command at once. Returns true when it did. */
+static bool fall_back(agent_t *a, int sig)
+{
+	hw_run_plan_t *p = a->plan;
+	int64_t ran = hw_mono_ms() - a->child_started;
+	hw_ev_t ev = HW_EV_INIT;
+	char how[64];
+
+	a->resuming = false;
+	if(!p->fresh || p->probe_ms <= 0 || a->exit_status == 0 || sig == SIGINT || a->stop_requested || ran > p->probe_ms)
+		return false;
+	p->fell_back = true;
+	p->resume_exit = a->exit_status;
+	p->resume_ms = ran;
+	if(sig > 0) snprintf(how, sizeof(how), "killed by signal %d", sig);
+	else snprintf(how, sizeof(how), "exited with %d", a->exit_status);
+	ev.type = HW_EV_ACTION;
+	ev.ts = hw_time_ms();
+	snprintf(ev.text, sizeof(ev.text), "%s Claude session %s: %s after %lld ms; starting a fresh session "
+			"(resume failure %lld of %lld)", HW_ACTION_RESUME_FAILED, p->resume_sid, how, (long long)ran,
+			(long long)p->failures + 1, (long long)p->max_failures);
+	emit(a, &ev);
+	fprintf(stderr, "heartwire-agent: session %s: resuming Claude session %s failed (%s after %lld ms); "
+			"starting a fresh Claude session\n", a->cfg.session, p->resume_sid, how, (long long)ran);
+	if(p->failures + 1 >= p->max_failures){
+		ev.ts = hw_time_ms();
+		snprintf(ev.text, sizeof(ev.text), "%s %lld resume failures (limit %lld)", HW_ACTION_NOT_RESUMABLE,
+				(long long)p->failures + 1, (long long)p->max_failures);
+		emit(a, &ev);
+		fprintf(stderr, "heartwire-agent: session %s: %lld resume failures: marked not resumable\n", a->cfg.session,
+				(long long)p->failures + 1);
+	}
+	a->cmd = p->fresh;
+	a->cmd_argc = p->fresh_argc;
+	a->phase = PH_START;
+	a->start_at = hw_mono_ms();
+	return true;
+}
+
 static void child_exited(agent_t *a)
 {
 	hw_ev_t ev = HW_EV_INIT;
@@ -536,13 +656,15 @@ static void child_exited(agent_t *a)
 	failed = a->exit_status != 0;
 	hw_logs(failed ? HW_LOG_WARN : HW_LOG_INFO, a->cfg.session, "child %s %d", sig > 0 ? "killed by signal" : "exited with",
 			sig > 0 ? sig : code);
+	if(a->resuming && fall_back(a, sig)) return;
 	/* SIGINT is the terminal's Ctrl-C, which goes to the child's group and not to us: the
 	 * user's wish to stop, not a failure. */
 	if(failed && sig != SIGINT && a->cfg.restart == HW_RESTART_ON_FAILURE && !a->stop_requested &&
-			a->run < a->cfg.max_restarts){
+			a->restarts < a->cfg.max_restarts){
 		int64_t delay = hw_backoff_next(&a->restart_backoff);
+		a->restarts++;
 		hw_logs(HW_LOG_WARN, a->cfg.session, "restarting the child in %lld ms (restart %d of %d)", (long long)delay,
-				a->run + 1, a->cfg.max_restarts);
+				a->restarts, a->cfg.max_restarts);
 		a->phase = PH_START;
 		a->start_at = hw_mono_ms() + delay;
 		return;
@@ -553,8 +675,9 @@ static void child_exited(agent_t *a)
 /* Starts the child when its time has come and no pause holds it. */
 static void try_start(agent_t *a)
 {
-	char env_session[HW_ID_MAX + 32], env_sock[200], env_machine[HW_ID_MAX + 32];
-	char *env[4];
+	char env_session[HW_ID_MAX + 32], env_sock[200], env_machine[HW_ID_MAX + 32], env_sid[HW_ID_MAX + 32];
+	char *env[5];
+	int nenv = 0;
 	const hw_pause_t *p;
 	const char *scope = "";
 	char desc[HW_TEXT_MAX + 256];
@@ -580,16 +703,24 @@ static void try_start(agent_t *a)
 	}
 	if(a->pause_logged) fprintf(stderr, "heartwire-agent: session %s: pause over, starting\n", a->cfg.session);
 	a->pause_logged = false;
-	if(!a->first_start) a->run++;
+	if(!a->first_start){
+		a->run++;
+		renew_epoch(a);
+	}
 	snprintf(env_session, sizeof(env_session), "HEARTWIRE_SESSION=%s", a->cfg.session);
 	snprintf(env_sock, sizeof(env_sock), "HEARTWIRE_HOOK_SOCKET=%s", a->hook_path);
 	snprintf(env_machine, sizeof(env_machine), "HEARTWIRE_MACHINE=%s", a->cfg.machine);
-	env[0] = env_session;
-	env[1] = env_machine;
-	env[2] = a->hook_fd >= 0 ? env_sock : NULL;
-	env[3] = NULL;
+	env[nenv++] = env_session;
+	env[nenv++] = env_machine;
+	if(a->hook_fd >= 0) env[nenv++] = env_sock;
+	if(a->resuming){
+		snprintf(env_sid, sizeof(env_sid), "HEARTWIRE_RESUME_SID=%s", a->plan->resume_sid);
+		env[nenv++] = env_sid;
+	}
+	env[nenv] = NULL;
 	a->first_start = false;
 	a->started = true;
+	a->child_started = hw_mono_ms();
 	rc = hw_sup_start(&a->sup, a->cmd, env, &err);
 	hw_health_init(&a->health, a->cfg.no_progress_ms, hw_mono_ms());
 	if(rc != HW_OK){
@@ -674,24 +805,55 @@ static int next_timeout(agent_t *a)
 
 /* Publishes the end: the exit event (already queued), the retained ended status, then a clean
  * DISCONNECT so no will fires. One last connect attempt when the broker was away. */
+/* The child ended while the broker is unreachable (restarting, say): without its end the
+ * session would turn stalled and lost/timeout, a wrong state. So keep reconnecting with the
+ * usual backoff for up to FINAL_CONNECT_MS; a signal to the agent cuts the wait short. */
+static void connect_for_exit(agent_t *a)
+{
+	int64_t until = hw_mono_ms() + FINAL_CONNECT_MS;
+
+	while(!a->connected){
+		struct pollfd pfd = {.fd = a->sup.sigfd, .events = POLLIN};
+		int64_t wait;
+		if(connect_once(a) == HW_OK){
+			drain_mqtt(a);
+			return;
+		}
+		wait = hw_backoff_next(&a->conn_backoff);
+		if(hw_mono_ms() + wait > until) wait = until - hw_mono_ms();
+		if(wait <= 0 || poll(&pfd, 1, (int)wait) > 0) return;
+	}
+}
+
 static void finish(agent_t *a)
 {
 	hw_exit_t ex = HW_EXIT_INIT;
 	int code, sig;
 
 	if(!a->mqtt || a->taken_over) return;
-	if(!a->connected && connect_once(a) == HW_OK) drain_mqtt(a);
-	if(!a->connected){
-		hw_logs(HW_LOG_WARN, a->cfg.session, "broker unreachable at exit: the end of the session is not reported");
-		return;
-	}
-	if(a->started){
+	/* Two tries: a connection that looks fine but no longer carries anything (a frozen broker
+	 * or network, noticed by no keepalive yet) does not acknowledge the ended status; it is
+	 * dropped and the end is reported again over a new connection (a new epoch). */
+	for(int attempt = 0; attempt < 2; attempt++){
+		if(!a->connected){
+			if(a->started) connect_for_exit(a);
+			else if(connect_once(a) == HW_OK) drain_mqtt(a);
+		}
+		if(!a->connected){
+			hw_logs(HW_LOG_WARN, a->cfg.session, "broker unreachable at exit: the end of the session is not reported");
+			return;
+		}
+		if(!a->started) break;
 		if(!a->born) announce(a);
 		flush_events(a);
 		hw_sup_split(a->sup.status, &code, &sig);
 		ex.code = code;
 		ex.signal = sig;
-		publish_status(a, HW_STATUS_ENDED, &ex, FINAL_TIMEOUT_MS);
+		if(publish_status(a, HW_STATUS_ENDED, &ex, FINAL_TIMEOUT_MS) == HW_OK || attempt == 1) break;
+		hw_logs(HW_LOG_WARN, a->cfg.session, "the broker did not acknowledge the end: reconnecting to report it again");
+		hw_mqtt_disconnect(a->mqtt, 100);
+		a->connected = false;
+		a->born = false;
 	}
 	/* A session that never started (paused, stopped, interrupted) leaves only a clean
 	 * disconnect behind. */
@@ -768,9 +930,7 @@ void hw_agent_run_usage(FILE *out)
 	hw_agent_opts_usage(out);
 }
 
-/* Executes heartwire-agent-tls from this program's directory with "run" and args (argv[0] is
- * "run"). Returns only on failure. */
-static void exec_tls(int argc, char **argv)
+void hw_agent_exec_tls(int argc, char **argv)
 {
 	char self[4096], path[4200];
 	char **nargv = calloc((size_t)argc + 2, sizeof(*nargv));
@@ -786,27 +946,148 @@ static void exec_tls(int argc, char **argv)
 	nargv[0] = path;
 	for(int i = 0; i < argc; i++) nargv[i + 1] = argv[i];
 	execv(path, nargv);
-	fprintf(stderr, "heartwire-agent run: --broker mqtts:// needs %s: %s\n", path, strerror(errno));
+	fprintf(stderr, "heartwire-agent %s: --broker mqtts:// needs %s: %s\n", argc > 0 ? argv[0] : "run", path,
+			strerror(errno));
 fail:
 	free(nargv);
 }
 
-int hw_agent_run(int argc, char **argv, bool tls)
+/* Frees what a session holds (the hook socket, the client, the buffer, the supervisor) and a. */
+static void agent_free(agent_t *a)
+{
+	if(a->hook_fd >= 0) hw_hooksock_close(a->hook_fd, a->hook_path);
+	hw_mqtt_free(a->mqtt);
+	hw_queue_cleanup(&a->evq);
+	hw_sup_cleanup(&a->sup);
+	free(a);
+}
+
+static agent_t *agent_new(void)
 {
 	agent_t *a = calloc(1, sizeof(*a));
+
+	if(!a) return NULL;
+	a->hook_fd = -1;
+	a->phase = PH_START;
+	a->first_start = true;
+	return a;
+}
+
+/* resume's plan: the run number, the Claude chain the tracker starts from (so the births
+ * carry it) and the note for the first birth. */
+static void apply_plan(agent_t *a)
+{
+	hw_run_plan_t *p = a->plan;
+	size_t n, from;
+
+	if(!p) return;
+	a->run = (int)p->run;
+	a->resuming = p->resume_sid && p->resume_sid[0];
+	n = p->chain_len < HW_TRACK_CHAIN_MAX ? p->chain_len : HW_TRACK_CHAIN_MAX;
+	from = p->chain_len - n;
+	for(size_t i = 0; i < n; i++) a->track.chain[i] = p->chain[from + i];
+	a->track.chain_len = n;
+	if(p->note && p->note[0]){
+		hw_ev_t ev = HW_EV_INIT;
+		ev.type = HW_EV_ACTION;
+		ev.ts = hw_time_ms();
+		snprintf(ev.text, sizeof(ev.text), "%s", p->note);
+		emit(a, &ev); /* queued: it follows the first birth */
+	}
+}
+
+/* The session once its options are loaded: names, state directory, event buffer, connection,
+ * the loop, the end. Returns the exit status; agent_free() releases what it opened. */
+static int run_session(agent_t *a)
+{
 	hw_mqtt_opts_t mo = HW_MQTT_OPTS_INIT;
 	hw_error_t err;
-	int cmd_index = argc, rc, status = HW_SUP_EXIT_SELF;
 	int64_t last_epoch;
+
+	hw_log_init("agent", a->cfg.log_level, a->cfg.log_format, stderr);
+	if(!getcwd(a->cwd, sizeof(a->cwd))) a->cwd[0] = '\0';
+	if(setup_names(a, &err) != HW_OK){
+		fprintf(stderr, "heartwire-agent run: %s\n", err.msg);
+		return HW_EXIT_USAGE;
+	}
+	/* The state directory must work before anything is published: epochs are never reused. */
+	if(hw_epoch_peek(a->cfg.state_dir, a->cfg.session, &last_epoch, &err) != HW_OK){
+		fprintf(stderr, "heartwire-agent run: --state-dir: %s\n", err.msg);
+		return HW_SUP_EXIT_SELF;
+	}
+	if(hw_queue_init(&a->evq, (size_t)a->cfg.event_buffer, free_ev, &err) != HW_OK){
+		fprintf(stderr, "heartwire-agent run: %s\n", err.msg);
+		return HW_SUP_EXIT_SELF;
+	}
+	hw_tracker_init(&a->track);
+	apply_plan(a);
+	hw_backoff_init(&a->conn_backoff, RECONNECT_BASE_MS, RECONNECT_CAP_MS, (uint64_t)hw_mono_us() ^ (uint64_t)getpid());
+	hw_backoff_init(&a->restart_backoff, RESTART_BASE_MS, RESTART_CAP_MS, (uint64_t)hw_mono_us() * 31u);
+
+	mo.url = a->cfg.broker;
+	mo.client_id = a->client_id;
+	mo.username = a->cfg.username[0] ? a->cfg.username : NULL;
+	mo.password = a->cfg.password[0] ? a->cfg.password : NULL;
+	mo.cafile = a->cfg.cafile[0] ? a->cfg.cafile : NULL;
+	mo.keepalive_s = a->cfg.keepalive_s;
+	/* A connect blocks the loop: keep it short next to the heartbeat interval. */
+	mo.connect_timeout_ms = (int)(a->cfg.interval_ms < 3000 ? 3000 : (a->cfg.interval_ms > 10000 ? 10000 : a->cfg.interval_ms));
+	if(hw_mqtt_new(&a->mqtt, &mo, &err) != HW_OK){
+		fprintf(stderr, "heartwire-agent run: --broker: %s\n", err.msg);
+		return err.code == HW_ERR_INVAL ? HW_EXIT_USAGE : HW_SUP_EXIT_SELF;
+	}
+	if(hw_hooksock_path(a->hook_path, sizeof(a->hook_path), a->cfg.session, getpid(), &err) != HW_OK ||
+			hw_hooksock_open(a->hook_path, &a->hook_fd, &err) != HW_OK){
+		hw_logs(HW_LOG_WARN, a->cfg.session, "no hook socket, Claude hooks will not be seen: %s", err.msg);
+		a->hook_path[0] = '\0';
+	}
+
+	/* Connect first, to read the retained pauses before starting; a broker that is down does
+	 * not hold the session back. */
+	if(connect_once(a) == HW_OK) drain_mqtt(a);
+	else schedule_reconnect(a);
+	a->start_at = hw_mono_ms();
+	a->next_hb = hw_mono_ms() + a->cfg.interval_ms;
+	try_start(a);
+	if(run_loop(a) != HW_OK && a->sup.pid > 0){
+		/* The loop cannot go on: do not orphan the child silently. */
+		hw_sup_kill(&a->sup, SIGTERM);
+	}
+	finish(a);
+	return a->exit_status;
+}
+
+int hw_agent_run_session(const hw_agent_cfg_t *cfg, hw_sup_t *sup, char **cmd, int cmd_argc, hw_run_plan_t *plan)
+{
+	agent_t *a = agent_new();
+	int status;
+
+	if(!a){
+		fprintf(stderr, "heartwire-agent: out of memory\n");
+		hw_sup_cleanup(sup);
+		return HW_SUP_EXIT_SELF;
+	}
+	a->sup = *sup;
+	a->cfg = *cfg;
+	a->cmd = cmd;
+	a->cmd_argc = cmd_argc;
+	a->plan = plan;
+	status = run_session(a);
+	agent_free(a);
+	return status;
+}
+
+int hw_agent_run(int argc, char **argv, bool tls)
+{
+	agent_t *a = agent_new();
+	hw_error_t err;
+	int cmd_index = argc, rc, status = HW_SUP_EXIT_SELF;
 	char **orig;
 
 	if(!a){
 		fprintf(stderr, "heartwire-agent: out of memory\n");
 		return HW_SUP_EXIT_SELF;
 	}
-	a->hook_fd = -1;
-	a->phase = PH_START;
-	a->first_start = true;
 	orig = calloc((size_t)argc + 1, sizeof(*orig));
 	if(!orig){
 		free(a);
@@ -854,69 +1135,14 @@ int hw_agent_run(int argc, char **argv, bool tls)
 		/* Nothing has been opened that the TLS program would inherit but the signalfd
 		 * (close-on-exec); give the signal mask back so it starts as we did. */
 		hw_sup_cleanup(&a->sup);
-		exec_tls(argc, orig);
+		hw_agent_exec_tls(argc, orig);
 		free(orig);
 		free(a);
 		return HW_SUP_EXIT_SELF;
 	}
-	hw_log_init("agent", a->cfg.log_level, a->cfg.log_format, stderr);
-	if(!getcwd(a->cwd, sizeof(a->cwd))) a->cwd[0] = '\0';
-	if((rc = setup_names(a, &err)) != HW_OK){
-		fprintf(stderr, "heartwire-agent run: %s\n", err.msg);
-		status = HW_EXIT_USAGE;
-		goto cleanup;
-	}
-	/* The state directory must work before anything is published: epochs are never reused. */
-	if(hw_epoch_peek(a->cfg.state_dir, a->cfg.session, &last_epoch, &err) != HW_OK){
-		fprintf(stderr, "heartwire-agent run: --state-dir: %s\n", err.msg);
-		goto cleanup;
-	}
-	if(hw_queue_init(&a->evq, (size_t)a->cfg.event_buffer, free_ev, &err) != HW_OK){
-		fprintf(stderr, "heartwire-agent run: %s\n", err.msg);
-		goto cleanup;
-	}
-	hw_tracker_init(&a->track);
-	hw_backoff_init(&a->conn_backoff, RECONNECT_BASE_MS, RECONNECT_CAP_MS, (uint64_t)hw_mono_us() ^ (uint64_t)getpid());
-	hw_backoff_init(&a->restart_backoff, RESTART_BASE_MS, RESTART_CAP_MS, (uint64_t)hw_mono_us() * 31u);
-
-	mo.url = a->cfg.broker;
-	mo.client_id = a->client_id;
-	mo.username = a->cfg.username[0] ? a->cfg.username : NULL;
-	mo.password = a->cfg.password[0] ? a->cfg.password : NULL;
-	mo.cafile = a->cfg.cafile[0] ? a->cfg.cafile : NULL;
-	mo.keepalive_s = a->cfg.keepalive_s;
-	/* A connect blocks the loop: keep it short next to the heartbeat interval. */
-	mo.connect_timeout_ms = (int)(a->cfg.interval_ms < 3000 ? 3000 : (a->cfg.interval_ms > 10000 ? 10000 : a->cfg.interval_ms));
-	if(hw_mqtt_new(&a->mqtt, &mo, &err) != HW_OK){
-		fprintf(stderr, "heartwire-agent run: --broker: %s\n", err.msg);
-		status = err.code == HW_ERR_INVAL ? HW_EXIT_USAGE : HW_SUP_EXIT_SELF;
-		goto cleanup;
-	}
-	if(hw_hooksock_path(a->hook_path, sizeof(a->hook_path), a->cfg.session, getpid(), &err) != HW_OK ||
-			hw_hooksock_open(a->hook_path, &a->hook_fd, &err) != HW_OK){
-		hw_logs(HW_LOG_WARN, a->cfg.session, "no hook socket, Claude hooks will not be seen: %s", err.msg);
-		a->hook_path[0] = '\0';
-	}
-
-	/* Connect first, to read the retained pauses before starting; a broker that is down does
-	 * not hold the session back. */
-	if(connect_once(a) == HW_OK) drain_mqtt(a);
-	else schedule_reconnect(a);
-	a->start_at = hw_mono_ms();
-	a->next_hb = hw_mono_ms() + a->cfg.interval_ms;
-	try_start(a);
-	if(run_loop(a) != HW_OK && a->sup.pid > 0){
-		/* The loop cannot go on: do not orphan the child silently. */
-		hw_sup_kill(&a->sup, SIGTERM);
-	}
-	finish(a);
-	status = a->exit_status;
+	status = run_session(a);
 cleanup:
-	if(a->hook_fd >= 0) hw_hooksock_close(a->hook_fd, a->hook_path);
-	hw_mqtt_free(a->mqtt);
-	hw_queue_cleanup(&a->evq);
-	hw_sup_cleanup(&a->sup);
-	free(a);
+	agent_free(a);
 	free(orig);
 	return status;
 }

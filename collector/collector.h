@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "heartwire/agentmsg.h"
 #include "heartwire/error.h"
 #include "heartwire/log.h"
 #include "heartwire/mqtt.h"
@@ -37,6 +38,12 @@ typedef struct hw_collector_cfg {
 	int64_t rollup_ms;             /* project, machine and summary rollups: publish interval */
 	int64_t rebirth_min_ms;        /* per session, at most one rebirth request this often */
 	int max_inflight;              /* MQTT QoS 1 messages in flight */
+	char http_listen[128];         /* ADDR:PORT of /metrics, /healthz, /readyz; "" or "0": off */
+	int64_t metrics_ms;            /* retained {root}/collector/{id}/metrics interval; 0: off */
+	int64_t health_timeout_ms;     /* /healthz fails when a store write or the ingest loop waits longer */
+	int64_t lease_ms;              /* cmd/claim: the lease when the request names none */
+	char group[HW_ID_MAX + 1];     /* several collectors: the group ("" = alone); docs/scaling.md */
+	int64_t leader_lease_ms;       /* several collectors: the leadership lease */
 	int log_level;                 /* hw_log_level */
 	int log_format;                /* hw_log_format */
 	bool help;
@@ -50,6 +57,8 @@ typedef struct hw_rollup {
 	int64_t total;
 	int64_t version;
 	bool dirty;
+	bool has_pause;                /* projects: paused (cmd/pause); the rollup's "pause" member */
+	hw_pause_t pause;
 } hw_rollup_t;
 
 /* Counters (also in state/summary). */
@@ -65,9 +74,16 @@ typedef struct hw_collector_counts {
 	uint64_t flaps;
 	uint64_t rebirth_requests;
 	uint64_t published;
+	uint64_t published_retained;       /* of published: with the retain flag */
 	uint64_t publish_failed;
 	uint64_t store_dropped;            /* writes refused by a full store buffer */
 	uint64_t forgotten;                /* ended sessions whose retained state was removed */
+	uint64_t refused_wrong_machine;    /* messages for a session from another machine's subtree
+	                                    * (also counted in invalid_by_reason[HW_R_MISMATCH]) */
+	uint64_t hb_coalesced;             /* heartbeats not applied one by one: same session and kind,
+	                                    * closer than HW_HB_MIN_GAP_MS to the last one applied
+	                                    * (the newest is applied when the gap has passed) */
+	uint64_t detections[HW_STATE__COUNT][HW_CAUSE__COUNT]; /* alerting transitions, by new state and cause */
 } hw_collector_counts_t;
 
 typedef struct hw_collector {
@@ -90,8 +106,15 @@ typedef struct hw_collector {
 	double rebirth_tokens;         /* global rebirth request budget (token bucket) */
 	int64_t rebirth_refill;        /* monotonic ms of the last refill */
 	hw_log_limit_t bad_limit;      /* log lines about bad input */
+	hw_sess_t *hb_pending;         /* sessions holding a rate-limited heartbeat (hb_next) */
 	hw_collector_counts_t n;
 } hw_collector_t;
+
+/* Per-session heartbeat rate limit: a heartbeat of the same epoch and kind as the last one
+ * applied, arriving sooner than this after it while the session is live, is held back (and
+ * counted); only the newest held one is applied, once this gap has passed. Agents never send
+ * faster than HW_INTERVAL_MIN_MS, so only a flood or a replay is affected. */
+#define HW_HB_MIN_GAP_MS HW_INTERVAL_MIN_MS
 
 #define HW_DIRTY_PUB 0
 #define HW_DIRTY_STORE 1
@@ -107,6 +130,14 @@ void hw_collector_cleanup(hw_collector_t *c);
 /* Adds a session loaded from the store (takes over *doc's arrays; *doc is left cleaned),
  * arming its deadline no earlier than the start-up grace. A hw_store_load_fn. */
 int hw_collector_adopt(void *c, hw_session_t *doc, int64_t birth_epoch, hw_error_t *err);
+
+/* Reconciles with the retained state of session id (payload borrowed; len 0 is a removed
+ * state: ignored): the broker keeps the newest state the collector published, which may be
+ * newer than the database (writes still queued when the previous collector died). When its
+ * version is newer than the session's in memory (or the session is unknown), it replaces it,
+ * counts as published and is queued for the database. Returns HW_OK, HW_ERR_DECODE (an
+ * unreadable document: nothing changed) or HW_ERR_NOMEM. */
+int hw_collector_retained(hw_collector_t *c, const char *id, const void *payload, size_t len, hw_error_t *err);
 
 /* Starts (or restarts, after a reconnect) the grace period at now_mono: no stall deadline
  * fires before now_mono + startup_grace_ms; every armed one is pushed back to it. */
@@ -134,6 +165,15 @@ int hw_collector_timeout(const hw_collector_t *c, int64_t now_mono, int max_ms);
 
 /* The session (borrowed) or NULL. */
 hw_sess_t *hw_collector_find(const hw_collector_t *c, const char *id);
+
+/* What follows a command's step (collector/command.c), as after a message: counters, rollups,
+ * deadline, retained state, store writes, the transition event, alerts. s and st borrowed. */
+void hw_collector_after(hw_collector_t *c, hw_sess_t *s, const hw_step_t *st, int64_t now, int64_t now_mono);
+
+/* Sets (p, copied) or removes (NULL) the pause of a project: kept in its rollup (created when
+ * the project has no session yet, and kept while it is paused) and published as the rollup's
+ * "pause" member with the next rollup flush. Returns HW_OK or HW_ERR_NOMEM. */
+int hw_collector_project_pause(hw_collector_t *c, const char *project, const hw_pause_t *p);
 
 /* Builds the summary JSON (state/summary) into *out; caller frees with free(). */
 int hw_collector_summary_json(const hw_collector_t *c, int64_t now, char **out, size_t *len, hw_error_t *err);

@@ -53,7 +53,10 @@ static void free_values(hw_map_t *m, bool sessions)
 
 	if(!m->buckets) return;
 	while(hw_map_next(m, &it)){
-		if(sessions) hw_sess_cleanup(it.value);
+		if(sessions){
+			free(((hw_sess_t *)it.value)->hb_pending);
+			hw_sess_cleanup(it.value);
+		}
 		free(it.value);
 	}
 	hw_map_cleanup(m);
@@ -67,6 +70,7 @@ void hw_collector_cleanup(hw_collector_t *c)
 	free_values(&c->projects, false);
 	free_values(&c->machines, false);
 	c->dirty[0] = c->dirty[1] = NULL;
+	c->hb_pending = NULL;
 }
 
 hw_sess_t *hw_collector_find(const hw_collector_t *c, const char *id)
@@ -84,8 +88,26 @@ static void bad_input(hw_collector_t *c, const char *topic, const hw_error_t *er
 	c->n.invalid++;
 	c->n.invalid_by_reason[reason]++;
 	if(hw_log_limit_take(&c->bad_limit, &suppressed)){
-		hw_logs(HW_LOG_WARN, topic, "dropped an invalid message (%s): %s%s", hw_reason_name(reason), err->msg,
-				suppressed ? " (similar lines were suppressed)" : "");
+		if(suppressed){
+			hw_logs(HW_LOG_WARN, topic, "dropped an invalid message (%s): %s (%llu similar lines suppressed before this)",
+					hw_reason_name(reason), err->msg, suppressed);
+		}else{
+			hw_logs(HW_LOG_WARN, topic, "dropped an invalid message (%s): %s", hw_reason_name(reason), err->msg);
+		}
+	}
+}
+
+/* After a flood of bad input ends, says how many lines about it were suppressed (once the
+ * limiter has a token again), so the count is never lost with the last suppressed line. */
+static void bad_input_summary(hw_collector_t *c)
+{
+	unsigned long long suppressed;
+
+	if(c->bad_limit.suppressed == 0) return;
+	if(hw_log_limit_take(&c->bad_limit, &suppressed)){
+		hw_log(HW_LOG_WARN, "suppressed %llu log lines about invalid or refused messages (rate limit)", suppressed);
+	}else{
+		c->bad_limit.suppressed--; /* this summary itself is not a suppressed line */
 	}
 }
 
@@ -104,6 +126,18 @@ static hw_rollup_t *rollup_get(hw_map_t *m, const char *id)
 		return NULL;
 	}
 	return r;
+}
+
+int hw_collector_project_pause(hw_collector_t *c, const char *project, const hw_pause_t *p)
+{
+	hw_rollup_t *r = p ? rollup_get(&c->projects, project) : hw_map_get(&c->projects, project);
+
+	if(!r) return p ? HW_ERR_NOMEM : HW_OK;
+	r->has_pause = p != NULL;
+	if(p) r->pause = *p;
+	r->dirty = true;
+	c->rollups_dirty = true;
+	return HW_OK;
 }
 
 static void rollup_add(hw_collector_t *c, hw_map_t *m, const char *id, int state, int delta)
@@ -432,13 +466,22 @@ static void sess_after(hw_collector_t *c, hw_sess_t *s, const hw_step_t *st, int
 		dirty_add(c, s, HW_DIRTY_PUB);
 		dirty_add(c, s, HW_DIRTY_STORE);
 	}
-	if(st->alert) publish_alert(c, s, hw_state_name(s->doc.state), st->from_row, false, now);
+	if(st->alert){
+		if(s->doc.state > 0 && s->doc.state < HW_STATE__COUNT && s->doc.cause >= 0 && s->doc.cause < HW_CAUSE__COUNT)
+			c->n.detections[s->doc.state][s->doc.cause]++;
+		publish_alert(c, s, hw_state_name(s->doc.state), st->from_row, false, now);
+	}
 	if(st->recovered) publish_alert(c, s, "recovered", st->from_row, st->false_alarm, now);
 	if(st->false_alarm || st->flap){
 		c->n.false_alarms += st->false_alarm;
 		c->n.flaps += st->flap;
 		c->summary_dirty = true;
 	}
+}
+
+void hw_collector_after(hw_collector_t *c, hw_sess_t *s, const hw_step_t *st, int64_t now, int64_t now_mono)
+{
+	sess_after(c, s, st, now, now_mono);
 }
 
 /* Removes an ended session after the retention period: its retained state goes (a zero-length
@@ -456,6 +499,15 @@ static void sess_forget(hw_collector_t *c, hw_sess_t *s)
 	dirty_remove(c, s, HW_DIRTY_PUB);
 	dirty_remove(c, s, HW_DIRTY_STORE);
 	hw_timers_cancel(&c->timers, &s->timer);
+	if(s->hb_linked){
+		for(hw_sess_t **pp = &c->hb_pending; *pp; pp = &(*pp)->hb_next){
+			if(*pp == s){
+				*pp = s->hb_next;
+				break;
+			}
+		}
+	}
+	free(s->hb_pending);
 	hw_map_del(&c->sessions, s->doc.session);
 	hw_sess_cleanup(s);
 	free(s);
@@ -466,9 +518,10 @@ static void sess_forget(hw_collector_t *c, hw_sess_t *s)
 /* The session a message on topic t is for. A new one is created (not yet in the table: the
  * caller adds it with sess_keep) when create. A session is bound to the machine that
  * registered it: a message from another machine's subtree is refused, except a birth of a
- * newer epoch for a session that is not running (it moved, e.g. resumed elsewhere). */
+ * newer epoch that carries the session's claim token (heartwire-agent resume moved it there
+ * under its claim), or, for a session that is neither running nor claimed, any newer birth. */
 static hw_sess_t *sess_for(hw_collector_t *c, const hw_topic_t *t, const char *topic, bool create, bool birth,
-		int64_t epoch, bool *fresh, bool *moved)
+		int64_t epoch, const char *claim_token, bool *fresh, bool *moved)
 {
 	hw_sess_t *s = hw_map_get(&c->sessions, t->id);
 
@@ -477,13 +530,16 @@ static hw_sess_t *sess_for(hw_collector_t *c, const hw_topic_t *t, const char *t
 	if(s){
 		if(strcmp(s->doc.machine, t->machine) != 0){
 			bool running = hw_state_live(s->doc.state) || s->doc.state == HW_STATE_STALLED;
-			if(birth && epoch > s->doc.epoch && !running){
+			bool claimed = s->doc.recovery.token[0] != '\0';
+			bool token_ok = claimed && claim_token && strcmp(claim_token, s->doc.recovery.token) == 0;
+			if(birth && epoch > s->doc.epoch && (token_ok || (!running && !claimed))){
 				*moved = true;
 				return s;
 			}
 			hw_error_t err;
 			hw_error_refuse(&err, HW_R_MISMATCH, "session %s belongs to machine %s, not %s", t->id, s->doc.machine,
 					t->machine);
+			c->n.refused_wrong_machine++;
 			bad_input(c, topic, &err);
 			return NULL;
 		}
@@ -523,7 +579,7 @@ static void handle_birth(hw_collector_t *c, const hw_topic_t *t, const char *top
 		bad_input(c, topic, &err);
 		goto cleanup;
 	}
-	s = sess_for(c, t, topic, true, true, b.epoch, &fresh, &moved);
+	s = sess_for(c, t, topic, true, true, b.epoch, b.claim_token, &fresh, &moved);
 	if(!s) goto cleanup;
 	if(hw_sess_birth(s, &b, now, &st, &err) != HW_OK) hw_logs(HW_LOG_ERROR, b.session, "%s", err.msg);
 	if(moved && !st.stale){
@@ -537,6 +593,75 @@ cleanup:
 	hw_birth_cleanup(&b);
 }
 
+/* ------------------------------------------------------------------ heartbeat rate limit */
+
+/* Holds hb back (the rate limit): the newest held heartbeat of s is applied once
+ * HW_HB_MIN_GAP_MS have passed since the last one applied (hb_flush), or just before the next
+ * heartbeat that is applied at once. Counted in hb_coalesced. */
+static void hb_hold(hw_collector_t *c, hw_sess_t *s, const hw_hb_t *hb, int64_t now)
+{
+	c->n.hb_coalesced++;
+	if(s->hb_pending && hb->seq < s->hb_pending->seq) return; /* reordered: the held one is newer */
+	if(!s->hb_pending){
+		s->hb_pending = malloc(sizeof(*s->hb_pending));
+		if(!s->hb_pending) return; /* out of memory: this one is dropped */
+	}
+	*s->hb_pending = *hb;
+	s->hb_pending_now = now;
+	if(!s->hb_linked){
+		s->hb_linked = true;
+		s->hb_next = c->hb_pending;
+		c->hb_pending = s;
+	}
+}
+
+/* Applies a heartbeat to a session in the table, at wall time now. */
+static void hb_apply(hw_collector_t *c, hw_sess_t *s, const hw_hb_t *hb, int64_t now, int64_t now_mono)
+{
+	hw_step_t st;
+
+	hw_sess_hb(s, hb, now, &st);
+	if(!st.stale){
+		s->hb_applied_at = now_mono;
+		s->hb_input = hw_input_of_hb(hb);
+	}
+	sess_after(c, s, &st, now, now_mono);
+	if(st.need_birth && !st.stale) request_rebirth(c, s, now_mono);
+}
+
+/* Applies s's held heartbeat (at the wall time it arrived), if any. s stays linked: hb_flush
+ * unlinks it. */
+static void hb_release(hw_collector_t *c, hw_sess_t *s, int64_t now_mono)
+{
+	hw_hb_t *hb = s->hb_pending;
+
+	if(!hb) return;
+	s->hb_pending = NULL;
+	hb_apply(c, s, hb, s->hb_pending_now, now_mono);
+	free(hb);
+}
+
+/* Applies every held heartbeat whose gap has passed (all when force). */
+static void hb_flush(hw_collector_t *c, int64_t now_mono, bool force)
+{
+	hw_sess_t *list = c->hb_pending, *s;
+
+	c->hb_pending = NULL;
+	while((s = list)){
+		list = s->hb_next;
+		s->hb_next = NULL;
+		s->hb_linked = false;
+		if(!s->hb_pending) continue;
+		if(!force && now_mono - s->hb_applied_at < HW_HB_MIN_GAP_MS){
+			s->hb_linked = true;
+			s->hb_next = c->hb_pending;
+			c->hb_pending = s;
+			continue;
+		}
+		hb_release(c, s, now_mono);
+	}
+}
+
 static void handle_hb(hw_collector_t *c, const hw_topic_t *t, const char *topic, const void *p, size_t len,
 		int64_t now, int64_t now_mono)
 {
@@ -545,15 +670,29 @@ static void handle_hb(hw_collector_t *c, const hw_topic_t *t, const char *topic,
 	hw_step_t st;
 	hw_sess_t *s;
 	bool fresh, moved;
+	int input;
 
 	if(hw_hb_decode(p, len, &hb, &err) != HW_OK || hw_msg_check_topic(t, hb.session, NULL, &err) != HW_OK){
 		bad_input(c, topic, &err);
 		return;
 	}
-	s = sess_for(c, t, topic, true, false, hb.epoch, &fresh, &moved);
+	s = sess_for(c, t, topic, true, false, hb.epoch, NULL, &fresh, &moved);
 	if(!s) return;
+	input = hw_input_of_hb(&hb);
+	/* Rate limit: a repeat of the last heartbeat's epoch and kind, too soon after it, while
+	 * the session is live, cannot move the state: hold it back (the newest held one wins). */
+	if(!fresh && s->hb_applied_at > 0 && now_mono - s->hb_applied_at < HW_HB_MIN_GAP_MS &&
+			hb.epoch == s->doc.epoch && input == s->hb_input && hw_state_live(s->doc.state)){
+		hb_hold(c, s, &hb, now);
+		return;
+	}
+	hb_release(c, s, now_mono); /* an older held heartbeat goes first */
 	hw_sess_hb(s, &hb, now, &st);
 	if(!sess_keep(c, s, fresh, &st)) return;
+	if(!st.stale){
+		s->hb_applied_at = now_mono;
+		s->hb_input = input;
+	}
 	sess_after(c, s, &st, now, now_mono);
 	if(st.need_birth && !st.stale) request_rebirth(c, s, now_mono);
 }
@@ -573,7 +712,7 @@ static void handle_ev(hw_collector_t *c, const hw_topic_t *t, const char *topic,
 	}
 	/* Only events that move the state create a session; the rest need one. */
 	creates = hw_input_of_ev(&ev) >= 0;
-	s = sess_for(c, t, topic, creates, false, ev.epoch, &fresh, &moved);
+	s = sess_for(c, t, topic, creates, false, ev.epoch, NULL, &fresh, &moved);
 	if(!s){
 		if(!hw_map_get(&c->sessions, t->id)){
 			c->n.unknown++;
@@ -605,7 +744,7 @@ static void handle_status(hw_collector_t *c, const hw_topic_t *t, const char *to
 		bad_input(c, topic, &err);
 		return;
 	}
-	s = sess_for(c, t, topic, true, false, stt.epoch, &fresh, &moved);
+	s = sess_for(c, t, topic, true, false, stt.epoch, NULL, &fresh, &moved);
 	if(!s) return;
 	hw_sess_status(s, &stt, now, &st);
 	if(!sess_keep(c, s, fresh, &st)) return;
@@ -646,6 +785,11 @@ void hw_collector_timers(hw_collector_t *c, int64_t now, int64_t now_mono)
 	while((t = hw_timers_pop_due(&c->timers, now_mono))){
 		hw_sess_t *s = sess_of_timer(t);
 		hw_step_t st;
+		if(s->hb_pending){
+			/* a held heartbeat moves the deadline: apply it first */
+			hb_release(c, s, now_mono);
+			if(hw_timer_armed(&s->timer)) continue;
+		}
 		if(s->doc.deadline_at == 0){
 			if(ended_state(s->doc.state)) sess_forget(c, s);
 			continue;
@@ -686,12 +830,85 @@ int hw_collector_adopt(void *ctx, hw_session_t *doc, int64_t birth_epoch, hw_err
 	return HW_OK;
 }
 
+/* Records in the audit log that the session moved from from_row to its current row by adopting
+ * its retained state: the messages that took it there reached a collector that died before
+ * their transitions were written, so the log gets one transition that closes the gap. */
+static void retained_event(hw_collector_t *c, const hw_sess_t *s, int from_row, int64_t now)
+{
+	hw_op_t *op;
+	hw_event_rec_t *e;
+
+	if(!c->q || from_row == hw_sess_row(s)) return;
+	op = hw_op_new(HW_OP_EVENT);
+	e = calloc(1, sizeof(*e));
+	if(!op || !e){
+		hw_op_free(op);
+		free(e);
+		return;
+	}
+	op->ev = e;
+	hw_row_split(from_row, &e->from_state, &e->from_cause);
+	e->to_state = s->doc.state;
+	e->to_cause = s->doc.cause;
+	snprintf(e->id, sizeof(e->id), "%s:%lld:v%lld:retained:%s.%s", s->doc.session, (long long)s->doc.epoch,
+			(long long)s->doc.version, hw_state_name(e->to_state), hw_cause_name(e->to_cause));
+	snprintf(e->session, sizeof(e->session), "%s", s->doc.session);
+	snprintf(e->machine, sizeof(e->machine), "%s", s->doc.machine);
+	snprintf(e->project, sizeof(e->project), "%s", s->doc.project);
+	e->kind = HW_EVK_TRANSITION;
+	e->at = now;
+	e->epoch = s->doc.epoch;
+	e->seq = -1;
+	e->input = "retained";
+	store_push(c, op, NULL);
+}
+
+int hw_collector_retained(hw_collector_t *c, const char *id, const void *payload, size_t len, hw_error_t *err)
+{
+	int from_row = HW_ROW_NONE;
+	hw_session_t d = HW_SESSION_INIT;
+	hw_sess_t *s;
+	int rc;
+
+	if(len == 0) return HW_OK; /* removed after its retention */
+	rc = hw_session_decode(payload, len, &d, err);
+	if(rc != HW_OK) return rc;
+	if(strcmp(d.session, id) != 0){
+		hw_session_cleanup(&d);
+		return hw_error_set(err, HW_ERR_DECODE, "retained state of %s names session %s", id, d.session);
+	}
+	s = hw_map_get(&c->sessions, d.session);
+	if(s && s->doc.version >= d.version){
+		hw_session_cleanup(&d); /* the database is as new */
+		return HW_OK;
+	}
+	if(!s){
+		rc = hw_collector_adopt(c, &d, -1, err);
+		hw_session_cleanup(&d);
+		if(rc != HW_OK) return rc;
+		s = hw_map_get(&c->sessions, id);
+		if(!s) return HW_OK;
+	}else{
+		int64_t birth_epoch = s->birth_epoch == d.epoch ? s->birth_epoch : -1;
+		from_row = hw_sess_row(s);
+		hw_sess_adopt(s, &d, birth_epoch);
+		sess_rollup(c, s, false);
+		sess_arm(c, s, hw_time_ms(), hw_mono_ms());
+	}
+	/* the broker holds this version already; the database has to catch up with it */
+	s->published_version = s->doc.version;
+	s->stored_version = 0;
+	dirty_add(c, s, HW_DIRTY_STORE);
+	retained_event(c, s, from_row, hw_time_ms());
+	return HW_OK;
+}
+
 /* ------------------------------------------------------------------ flushing */
 
 static void flush_rollups(hw_collector_t *c, hw_map_t *m, int kind, int coll, const char *key, int64_t now)
 {
 	hw_map_iter_t it = {0};
-	char buf[2048];
+	char buf[8192]; /* a pause's reason may need escaping */
 
 	while(hw_map_next(m, &it)){
 		hw_rollup_t *r = it.value;
@@ -702,7 +919,7 @@ static void flush_rollups(hw_collector_t *c, hw_map_t *m, int kind, int coll, co
 		r->version = r->version + 1 > now ? r->version + 1 : now;
 		n = hw_rollup_json(buf, sizeof(buf), key, r, now);
 		if(n < 0) continue;
-		if(r->total == 0){
+		if(r->total == 0 && !r->has_pause){
 			/* nothing left here: remove the retained rollup */
 			hw_collector_publish(c, kind, NULL, r->id, "", 0, 1, true);
 		}else if(hw_collector_publish(c, kind, NULL, r->id, buf, (size_t)n, 1, true) != HW_OK){
@@ -720,7 +937,7 @@ static void flush_rollups(hw_collector_t *c, hw_map_t *m, int kind, int coll, co
 				else hw_op_free(op);
 			}
 		}
-		if(r->total == 0 && !r->dirty){
+		if(r->total == 0 && !r->dirty && !r->has_pause){
 			hw_map_del(m, it.key);
 			free(r);
 		}
@@ -801,6 +1018,7 @@ static void resync_store(hw_collector_t *c)
 
 void hw_collector_flush(hw_collector_t *c, int64_t now, int64_t now_mono, bool force)
 {
+	hb_flush(c, now_mono, force);
 	if(force || now_mono >= c->next_flush){
 		hw_sess_t *list = dirty_take(c, HW_DIRTY_PUB), *s;
 		bool pub = c->mqtt && can_publish(c);
@@ -818,6 +1036,7 @@ void hw_collector_flush(hw_collector_t *c, int64_t now, int64_t now_mono, bool f
 	}
 	if(force || now_mono >= c->next_rollup){
 		c->next_rollup = now_mono + c->cfg->rollup_ms;
+		bad_input_summary(c);
 		c->rollups_dirty = false;
 		flush_rollups(c, &c->projects, HW_T_STATE_PROJECT, HW_COLL_PROJECTS, "project", now);
 		flush_rollups(c, &c->machines, HW_T_STATE_MACHINE, HW_COLL_MACHINES, "machine", now);
@@ -872,5 +1091,6 @@ int hw_collector_timeout(const hw_collector_t *c, int64_t now_mono, int max_ms)
 		if(r < t) t = r;
 	}
 	if(c->next_summary - now_mono < t) t = c->next_summary - now_mono;
+	if(c->hb_pending && HW_HB_MIN_GAP_MS < t) t = HW_HB_MIN_GAP_MS;
 	return t < 0 ? 0 : (int)t;
 }

@@ -15,8 +15,10 @@
 #include "heartwire/topics.h"
 
 #include "collector.h"
+#include "leader.h"
+#include "metrics.h"
 #include "opts.h"
-#include "sockopt.h"
+#include "query.h"
 #include "store.h"
 #include "storeq.h"
 
@@ -79,9 +81,11 @@ static int store_bring_up(hw_store_t *st, hw_collector_t *c, const hw_collector_
 
 /* Connects (with the presence will), announces "online", subscribes to the agent topics and
  * marks everything for republishing. Returns HW_OK or the connect/subscribe error. */
-static int broker_up(hw_mqtt_t *m, hw_collector_t *c, const hw_collector_cfg_t *cfg, hw_error_t *err)
+static int broker_up(hw_mqtt_t *m, hw_collector_t *c, const hw_collector_cfg_t *cfg, size_t *reconcile,
+		hw_error_t *err)
 {
-	static const int kinds[] = {HW_T_BIRTH, HW_T_HB, HW_T_EV, HW_T_STATUS};
+	/* agent topics, then requests: q/+ and cmd/+ (collector/query.c) */
+	static const int kinds[] = {HW_T_BIRTH, HW_T_HB, HW_T_EV, HW_T_STATUS, HW_T_QUERY, HW_T_COMMAND};
 	char presence[HW_TOPIC_MAX], filter[HW_TOPIC_MAX];
 	hw_mqtt_will_t will = HW_MQTT_WILL_INIT;
 	int rc;
@@ -95,16 +99,26 @@ static int broker_up(hw_mqtt_t *m, hw_collector_t *c, const hw_collector_cfg_t *
 	will.retain = true;
 	rc = hw_mqtt_connect(m, &will, err);
 	if(rc != HW_OK) return rc;
-	{
-		hw_url_t url;
-		if(hw_url_parse(cfg->broker, &url, NULL) == HW_OK && hw__tcp_nodelay_peer_port(url.port) <= 0)
-			hw_log(HW_LOG_WARN, "could not turn Nagle off on the broker connection: state updates may wait "
-					"up to 40 ms for a delayed ACK");
-	}
 	rc = hw_mqtt_publish(m, presence, "online", 6, 1, true, err);
+	/* The retained states first: the newest state published before (possibly newer than the
+	 * database, when the previous collector died with writes queued). The unsubscribe is the
+	 * barrier: its UNSUBACK comes after every retained message of the subscription, so they
+	 * are all queued here, ahead of the agents' messages (hw_collector_retained). */
+	if(rc == HW_OK) rc = hw_topic_filter(filter, sizeof(filter), cfg->topic_root, HW_T_STATE_SESSION, NULL, NULL, err);
+	if(rc == HW_OK) rc = hw_mqtt_subscribe(m, filter, 1, err);
+	if(rc == HW_OK) rc = hw_mqtt_unsubscribe(m, filter, err);
+	*reconcile = hw_mqtt_queued(m);
 	for(size_t i = 0; rc == HW_OK && i < sizeof(kinds) / sizeof(kinds[0]); i++){
+		char shared[HW_TOPIC_MAX + HW_ID_MAX + 16];
 		rc = hw_topic_filter(filter, sizeof(filter), cfg->topic_root, kinds[i], NULL, NULL, err);
-		if(rc == HW_OK) rc = hw_mqtt_subscribe(m, filter, 1, err);
+		/* a group shares births, heartbeats and events ($share: one member gets each); the
+		 * retained statuses are read by a plain subscription (a shared one gets no retained
+		 * messages) */
+		if(cfg->group[0] && (kinds[i] == HW_T_BIRTH || kinds[i] == HW_T_HB || kinds[i] == HW_T_EV))
+			snprintf(shared, sizeof(shared), "$share/%s/%s", cfg->group, filter);
+		else
+			snprintf(shared, sizeof(shared), "%s", filter);
+		if(rc == HW_OK) rc = hw_mqtt_subscribe(m, shared, 1, err);
 	}
 	if(rc != HW_OK){
 		hw_mqtt_disconnect(m, 1000);
@@ -145,11 +159,15 @@ int main(int argc, char **argv)
 	hw_storeq_t q;
 	hw_store_t *st = NULL;
 	hw_mqtt_t *m = NULL;
+	hw_metrics_t *mx = NULL;
+	hw_rq_t rq;
 	hw_mqtt_opts_t mo = HW_MQTT_OPTS_INIT;
 	hw_store_opts_t so = {0};
+	hw_leader_t *leader = NULL;
+	size_t reconcile = 0;
 	hw_error_t err;
 	int status = 1, backoff = RECONNECT_MIN_MS;
-	bool q_ready = false, c_ready = false, was_connected = false;
+	bool q_ready = false, c_ready = false, rq_ready = false, was_connected = false;
 	int64_t next_stats;
 	uint64_t last_received = 0, unwritten;
 	char presence[HW_TOPIC_MAX];
@@ -184,10 +202,36 @@ int main(int argc, char **argv)
 	mo.cafile = cfg.cafile[0] ? cfg.cafile : NULL;
 	mo.clean_start = false;          /* the broker keeps our messages while we are away */
 	mo.session_expiry_s = 86400;
+	if(cfg.group[0]){
+		/* In a group, a dead member's session must end with its connection, or the broker
+		 * would keep routing its share of the messages into it (docs/scaling.md). */
+		mo.clean_start = true;
+		mo.session_expiry_s = 0;
+	}
 	mo.max_inflight = cfg.max_inflight;
 	if(hw_mqtt_new(&m, &mo, &err) != HW_OK) goto fail;
 	if(hw_collector_init(&c, &cfg, m, &q, &err) != HW_OK) goto fail;
 	c_ready = true;
+	if(hw_rq_init(&rq, &cfg, m, &err) != HW_OK) goto fail;
+	rq_ready = true;
+	/* /healthz answers from here on ("starting" until the sessions are loaded and subscribed). */
+	if(hw_metrics_new(&mx, &cfg, m, st, &err) != HW_OK) goto fail;
+	if(hw_metrics_http_port(mx))
+		hw_log(HW_LOG_INFO, "serving /metrics, /healthz and /readyz on %s (port %d)", cfg.http_listen,
+				hw_metrics_http_port(mx));
+	if(cfg.group[0]){
+		/* Several collectors: only the leader loads, subscribes and acts (docs/scaling.md). */
+		hw_log(HW_LOG_INFO, "member of group %s: waiting for the leadership lease", cfg.group);
+		if(hw_leader_acquire(&leader, cfg.mongo_uri, cfg.db, cfg.group, cfg.id, cfg.leader_lease_ms,
+				(volatile const int *)&stop_signal, &err) != HW_OK){
+			if(err.code == HW_ERR_AGAIN){
+				status = 0;
+				goto shutdown;
+			}
+			goto fail;
+		}
+		hw_log(HW_LOG_INFO, "leading group %s", cfg.group);
+	}
 	/* Deadlines of loaded sessions must wait for the broker's backlog. */
 	hw_collector_grace(&c, hw_mono_ms());
 	if(store_bring_up(st, &c, &cfg) != HW_OK){
@@ -195,16 +239,24 @@ int main(int argc, char **argv)
 		goto shutdown;
 	}
 	if(hw_store_start(st, &err) != HW_OK) goto fail;
+	/* queries and commands: the stored pauses, then the workers */
+	if(hw_rq_start(&rq, &c, &err) != HW_OK) goto fail;
 	hw_log(HW_LOG_INFO, "heartwire-collector %s: database %s, broker %s, topic root %s", HW_VERSION, cfg.db,
 			cfg.broker, cfg.topic_root);
 
 	next_stats = hw_mono_ms() + STATS_EVERY_MS;
 	while(!stop_signal){
-		struct pollfd pfd = {.fd = hw_mqtt_fd(m), .events = POLLIN};
+		struct pollfd pfd[2] = {{.fd = hw_mqtt_fd(m), .events = POLLIN}, {.fd = hw_rq_fd(&rq), .events = POLLIN}};
 		int64_t now, mono;
 		hw_mqtt_msg_t *msg;
 		int handled = 0;
+		const char *why;
 
+		if(leader && !hw_leader_valid(leader, hw_mono_ms(), &why)){
+			/* another member may lead by now: not one more write or publication from here */
+			hw_log(HW_LOG_ERROR, "no longer the leader of group %s (%s): stopping at once", cfg.group, why);
+			_Exit(3);
+		}
 		if(!hw_mqtt_connected(m)){
 			if(was_connected){
 				hw_mqtt_last_error(m, &err);
@@ -212,29 +264,44 @@ int main(int argc, char **argv)
 						err.msg[0] ? err.msg : "no reason given");
 				was_connected = false;
 			}
-			if(broker_up(m, &c, &cfg, &err) != HW_OK){
+			if(broker_up(m, &c, &cfg, &reconcile, &err) != HW_OK){
 				hw_log(HW_LOG_WARN, "cannot connect to %s: %s (retry in %d ms)", cfg.broker, err.msg, backoff);
 				nap(backoff);
 				backoff = backoff * 2 > RECONNECT_MAX_MS ? RECONNECT_MAX_MS : backoff * 2;
+				hw_metrics_update(mx, &c, hw_mono_ms());
 				continue;
 			}
 			was_connected = true;
 			backoff = RECONNECT_MIN_MS;
+			hw_metrics_phase(mx, HW_METRICS_RUNNING);
 		}
 		mono = hw_mono_ms();
-		if(poll(&pfd, 1, hw_collector_timeout(&c, mono, 1000)) < 0 && errno != EINTR){
+		/* a group's leader looks at its lease at least every 250 ms */
+		if(poll(pfd, 2, hw_collector_timeout(&c, mono, leader ? 250 : 1000)) < 0 && errno != EINTR){
 			hw_log(HW_LOG_ERROR, "poll: %s", strerror(errno));
 			break;
 		}
 		while(handled < DRAIN_PER_TURN && (msg = hw_mqtt_next(m))){
-			hw_collector_handle(&c, msg->topic, msg->payload, msg->len, hw_time_ms(), hw_mono_ms());
+			hw_topic_t t;
+			if(reconcile > 0) reconcile--;
+			if(msg->retained && hw_topic_parse(cfg.topic_root, msg->topic, strlen(msg->topic), &t, NULL) == HW_OK &&
+					t.kind == HW_T_STATE_SESSION){
+				if(hw_collector_retained(&c, t.id, msg->payload, msg->len, &err) != HW_OK)
+					hw_logs(HW_LOG_WARN, t.id, "ignoring its retained state: %s", err.msg);
+			}else if(!hw_rq_take(&rq, &c, msg, hw_time_ms(), hw_mono_ms())){
+				hw_collector_handle(&c, msg->topic, msg->payload, msg->len, hw_time_ms(), hw_mono_ms());
+			}
 			hw_mqtt_msg_free(msg);
 			handled++;
 		}
 		now = hw_time_ms();
 		mono = hw_mono_ms();
 		hw_collector_timers(&c, now, mono);
-		hw_collector_flush(&c, now, mono, false);
+		/* nothing is published before every retained state has been reconciled: an older
+		 * document from the database must not overwrite a newer retained one */
+		if(reconcile == 0) hw_collector_flush(&c, now, mono, false);
+		hw_rq_poll(&rq, &c, now, mono);
+		hw_metrics_update(mx, &c, mono);
 		if(mono >= next_stats){
 			log_stats(&c, st, &q, &last_received, mono - next_stats + STATS_EVERY_MS);
 			next_stats = mono + STATS_EVERY_MS;
@@ -243,6 +310,7 @@ int main(int argc, char **argv)
 	status = 0;
 	hw_log(HW_LOG_INFO, "stopping (signal %d)", (int)stop_signal);
 shutdown:
+	hw_metrics_phase(mx, HW_METRICS_STOPPING);
 	if(c_ready){
 		/* Everything in memory that the store has not seen goes into the queue now. */
 		hw_collector_flush(&c, hw_time_ms(), hw_mono_ms(), true);
@@ -265,6 +333,9 @@ fail:
 	status = 1;
 	if(st) hw_store_stop(st, 0);
 cleanup:
+	hw_leader_free(leader);
+	hw_metrics_free(mx); /* its threads read the broker connection and the store: stop them first */
+	if(rq_ready) hw_rq_cleanup(&rq); /* so do the request workers */
 	if(c_ready) hw_collector_cleanup(&c);
 	hw_mqtt_free(m);
 	hw_store_free(st);

@@ -9,6 +9,7 @@
 #include "heartwire/log.h"
 #include "heartwire/topics.h"
 
+#include "metrics.h"
 #include "opts.h"
 
 static const char *const level_values[] = {"debug", "info", "warn", "error", "off", NULL};
@@ -56,6 +57,22 @@ static const hw_opt_t collector_opts[] = {
 	 .help = "ask one session's agent for a rebirth at most this often", AT(rebirth_min_ms)},
 	{.name = "max-inflight", .type = HW_OPT_INT, .def = "1000", .min = 1, .max = 65535,
 	 .help = "QoS 1 publishes in flight (retained state throughput)", AT(max_inflight)},
+	{.name = "group", .type = HW_OPT_ID, .metavar = "NAME",
+	 .help = "run as one of several collectors of group NAME: one leads (a lease in the database), "
+	 "the others take over when it dies (docs/scaling.md)", AT(group)},
+	{.name = "leader-lease-ms", .type = HW_OPT_DURATION_MS, .def = "10000", .min = 2000, .max = 600000,
+	 .help = "with --group: the leadership lease; a dead leader is replaced about two leases later",
+	 AT(leader_lease_ms)},
+	{.name = "http-listen", .type = HW_OPT_STRING, .def = "", .metavar = "ADDR:PORT",
+	 .help = "serve /metrics (Prometheus), /healthz and /readyz over HTTP here, e.g. 127.0.0.1:9464 (0 or empty: off)",
+	 AT(http_listen)},
+	{.name = "metrics-ms", .type = HW_OPT_DURATION_MS, .def = "10000", .min = 0, .max = 3600000,
+	 .help = "publish the counters retained on {root}/collector/{id}/metrics this often (0: never)",
+	 AT(metrics_ms)},
+	{.name = "health-timeout-ms", .type = HW_OPT_DURATION_MS, .def = "10000", .min = 100, .max = 3600000,
+	 .help = "/healthz fails when a database write has been pending this long", AT(health_timeout_ms)},
+	{.name = "lease-ms", .type = HW_OPT_DURATION_MS, .def = "600000", .min = 1, .max = 86400000,
+	 .help = "cmd/claim: the lease of a claim whose request names none", AT(lease_ms)},
 	{.name = "log-level", .type = HW_OPT_ENUM, .values = level_values, .def = "info", .help = "log threshold",
 	 AT(log_level)},
 	{.name = "log-format", .type = HW_OPT_ENUM, .values = format_values, .def = "text",
@@ -107,6 +124,14 @@ int hw_collector_opts_load(hw_collector_cfg_t *cfg, int argc, char **argv, hw_er
 	rc = hw_topic_root_check(cfg->topic_root, err);
 	if(rc != HW_OK) return hw_error_set(err, HW_ERR_CONFIG, "--topic-root: %s", err ? err->msg : "invalid");
 	if(!cfg->id[0]) default_id(cfg->id);
+	{
+		struct sockaddr_storage sa;
+		socklen_t salen;
+		bool on;
+		hw_error_t e;
+		if(hw_metrics_listen_parse(cfg->http_listen, &on, &sa, &salen, &e) != HW_OK)
+			return hw_error_set(err, HW_ERR_CONFIG, "--http-listen: %s", e.msg);
+	}
 	if(cfg->password_file[0]){
 		rc = read_password(cfg, err);
 		if(rc != HW_OK) return rc;

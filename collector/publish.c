@@ -1,6 +1,7 @@
 /* publish.c: what the collector publishes: alert and rollup payloads (ids and numbers only, so
  * built with snprintf) and the one place that turns (kind, ids) into a topic and publishes. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "heartwire/log.h"
@@ -53,7 +54,20 @@ int hw_rollup_json(char *buf, size_t len, const char *kind_key, const hw_rollup_
 		if(n < 0 || (size_t)n >= len - off) return -1;
 		off += (size_t)n;
 	}
-	n = snprintf(buf + off, len - off, "},\"version\":%lld,\"updated_at\":%lld}", (long long)r->version, (long long)now);
+	if(r->has_pause){
+		/* a project's pause (cmd/pause): the codec's encoding, escaped as JSON needs */
+		char *pj = NULL;
+		size_t pl;
+		if(hw_pause_encode(&r->pause, &pj, &pl, NULL) != HW_OK) return -1;
+		n = snprintf(buf + off, len - off, "},\"pause\":%s", pj);
+		free(pj);
+		if(n < 0 || (size_t)n >= len - off) return -1;
+		off += (size_t)n;
+		n = snprintf(buf + off, len - off, ",\"version\":%lld,\"updated_at\":%lld}", (long long)r->version, (long long)now);
+	}else{
+		n = snprintf(buf + off, len - off, "},\"version\":%lld,\"updated_at\":%lld}", (long long)r->version,
+				(long long)now);
+	}
 	if(n < 0 || (size_t)n >= len - off) return -1;
 	return (int)(off + (size_t)n);
 }
@@ -74,6 +88,7 @@ int hw_collector_publish(hw_collector_t *c, int kind, const char *machine, const
 	rc = hw_mqtt_publish(c->mqtt, topic, payload, len, qos, retain, &err);
 	if(rc == HW_OK){
 		c->n.published++;
+		if(retain) c->n.published_retained++;
 	}else{
 		c->n.publish_failed++;
 		if(rc != HW_ERR_AGAIN) hw_logs(HW_LOG_WARN, topic, "publish failed: %s", err.msg);

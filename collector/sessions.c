@@ -140,8 +140,13 @@ const char *hw_row_name(int row)
 	return rows[row].name;
 }
 
+static const char *const cmd_input_names[HW_CIN__END - HW_IN__COUNT] = {
+	"cmd_fail", "cmd_clear", "cmd_claim", "cmd_release", "lease_expired",
+};
+
 const char *hw_input_name(int input)
 {
+	if(input >= HW_IN__COUNT && input < HW_CIN__END) return cmd_input_names[input - HW_IN__COUNT];
 	if(input < 0 || input >= HW_IN__COUNT) return "unknown";
 	return input_names[input];
 }
@@ -456,6 +461,18 @@ int hw_sess_birth(hw_sess_t *s, const hw_birth_t *b, int64_t now, hw_step_t *st,
 			s->data_seq = b->seq;
 		}
 		rc = sess_set_argv(s, b->argv, b->argc, err);
+		/* The birth's chain (the agent's view, oldest first) fills a document that has none: a
+		 * collector that lost the session, or never saw its claude_sid events, gets the chain
+		 * back. A chain the document has is kept as the events built it (merging two partial
+		 * views could reorder it). */
+		if(d->claude.chain_len == 0){
+			for(size_t i = 0; rc == HW_OK && i < b->chain_len; i++){
+				/* the agent's time of the entry (never in the future): the staleness of a
+				 * resume is measured from it */
+				int64_t at = b->chain[i].at > 0 && b->chain[i].at < now ? b->chain[i].at : now;
+				rc = sess_chain_add(s, b->chain[i].sid, b->chain[i].source, at, &changed, err);
+			}
+		}
 		if(rc == HW_OK){
 			rc = sess_chain_add(s, b->claude_sid, b->resumed_from[0] ? HW_SID_RESUME : HW_SID_STARTUP, now,
 					&changed, err);
@@ -539,6 +556,17 @@ static int sess_ev_fields(hw_sess_t *s, const hw_ev_t *ev, int64_t now, hw_step_
 		d->progress = ev->progress;
 		changed = true;
 		break;
+	case HW_EV_ACTION:
+		/* heartwire-agent resume reports its outcome (docs/recovery.md). Replays cannot count
+		 * twice: an event applies once, by its (epoch, seq). */
+		if(strncmp(ev->text, HW_ACTION_RESUME_FAILED, strlen(HW_ACTION_RESUME_FAILED)) == 0){
+			d->claude.resume_failures++;
+			changed = true;
+		}else if(strncmp(ev->text, HW_ACTION_NOT_RESUMABLE, strlen(HW_ACTION_NOT_RESUMABLE)) == 0){
+			d->claude.resumable = false;
+			changed = true;
+		}
+		break;
 	default:
 		break;
 	}
@@ -618,4 +646,65 @@ void hw_sess_timer(hw_sess_t *s, int64_t now, hw_step_t *st)
 		st->changed = true;
 	}
 	sess_finish(s, now, st);
+}
+
+/* ------------------------------------------------------------------ operator commands */
+
+#define REF HW_ROW_REFUSE
+#define BSY HW_ROW_BUSY
+#define FOP HW_ROW_FAILED_OPERATOR
+#define CLR HW_ROW_CLEARED
+#define REC HW_ROW_RECOVERING
+
+/* Reading guide: fail ends anything not already ended; clear resets what is recoverable or
+ * failed; claim takes what is recoverable; a held claim makes clear and claim wait (busy);
+ * release and an expired lease hand a claimed session back as cleared. Completed is final. */
+static const signed char fsm_command[HW_ROW__COUNT][HW_CIN__END - HW_IN__COUNT] = {
+	/*                                 fail clear claim release expire */
+	[HW_ROW_NONE]                  = {REF, REF, REF, IGN, IGN},
+	[HW_ROW_STARTING]              = {FOP, REF, REF, IGN, IGN},
+	[HW_ROW_ACTIVE]                = {FOP, REF, REF, IGN, IGN},
+	[HW_ROW_IDLE]                  = {FOP, REF, REF, IGN, IGN},
+	[HW_ROW_RECOVERING]            = {FOP, BSY, BSY, CLR, CLR},
+	[HW_ROW_STALLED_MISSED]        = {FOP, CLR, REC, IGN, IGN},
+	[HW_ROW_STALLED_NO_PROGRESS]   = {FOP, CLR, REC, IGN, IGN},
+	[HW_ROW_STALLED_CHILD]         = {FOP, CLR, REC, IGN, IGN},
+	[HW_ROW_LOST_WILL]             = {FOP, CLR, REC, IGN, IGN},
+	[HW_ROW_LOST_TIMEOUT]          = {FOP, CLR, REC, IGN, IGN},
+	[HW_ROW_CRASHED_EXIT]          = {FOP, CLR, REC, IGN, IGN},
+	[HW_ROW_CRASHED_SIGNAL]        = {FOP, CLR, REC, IGN, IGN},
+	[HW_ROW_COMPLETED_EXIT]        = {REF, REF, REF, IGN, IGN},
+	[HW_ROW_COMPLETED_END]         = {REF, REF, REF, IGN, IGN},
+	[HW_ROW_FAILED_OPERATOR]       = {IGN, CLR, REF, IGN, IGN},
+	[HW_ROW_FAILED_NOT_RESUMABLE]  = {IGN, CLR, REF, IGN, IGN},
+	[HW_ROW_FAILED_RESTART_LIMIT]  = {IGN, CLR, REF, IGN, IGN},
+	[HW_ROW_CLEARED]               = {FOP, IGN, REC, IGN, IGN},
+};
+
+int hw_fsm_command(int row, int cin)
+{
+	if(row < 0 || row >= HW_ROW__COUNT || cin < HW_IN__COUNT || cin >= HW_CIN__END) return HW_ROW_REFUSE;
+	return fsm_command[row][cin - HW_IN__COUNT];
+}
+
+void hw_sess_command(hw_sess_t *s, int cin, int64_t now, hw_step_t *st)
+{
+	int to;
+
+	step_begin(st, s, cin);
+	to = hw_fsm_command(st->from_row, cin);
+	st->to_row = to;
+	if(to < 0){
+		st->stale = to == HW_ROW_IGNORE;
+		if(to == HW_ROW_IGNORE) st->to_row = st->from_row;
+		return;
+	}
+	if(to != st->from_row) sess_move(s, to, now, st);
+	st->recovered = false;
+	st->false_alarm = false;
+	st->flap = false;
+	st->changed = true;
+	st->barrier = true;
+	sess_finish(s, now, st);
+	st->trigger_seq = s->doc.version;
 }

@@ -125,6 +125,13 @@ typedef struct hw_sess {
 	char rollup_project[HW_ID_MAX + 1]; /* where the session is counted in the rollups */
 	char rollup_machine[HW_ID_MAX + 1];
 	int rollup_state;
+	int64_t hb_applied_at;     /* monotonic ms of the last heartbeat applied, 0 never */
+	int hb_input;              /* its hw_input (heartbeat rate limit, ingest.c) */
+	hw_hb_t *hb_pending;       /* the newest heartbeat held back by the rate limit (owned,
+	                            * free()), applied at hb_applied_at + HW_HB_MIN_GAP_MS */
+	int64_t hb_pending_now;    /* wall ms when it arrived */
+	struct hw_sess *hb_next;   /* the loop's list of sessions with a pending heartbeat */
+	bool hb_linked;            /* in that list */
 } hw_sess_t;
 
 /* The result of applying one input. */
@@ -179,5 +186,39 @@ void hw_sess_timer(hw_sess_t *s, int64_t now, hw_step_t *st);
 int hw_input_of_hb(const hw_hb_t *hb);
 int hw_input_of_ev(const hw_ev_t *ev);
 int hw_input_of_status(const hw_status_t *st);
+
+/* ------------------------------------------------------------------ operator commands */
+
+/* What operators and restarters do to a session (cmd/fail, clear, claim, release) and a
+ * claim's lease running out. They have their own table (hw_fsm_command) beside the agent's:
+ * they carry no epoch, and they are the only inputs that make a session failed (by an
+ * operator), cleared or recovering. Numbered after hw_input, so hw_input_name names both
+ * and an audit event says which one moved the session. */
+typedef enum hw_cmd_input {
+	HW_CIN_FAIL = HW_IN__COUNT, /* cmd/fail: give up on the session (terminal) */
+	HW_CIN_CLEAR,               /* cmd/clear: reset it, ready for a restart */
+	HW_CIN_CLAIM,               /* cmd/claim: a restarter took the lease */
+	HW_CIN_RELEASE,             /* cmd/release: the restarter gave the lease back */
+	HW_CIN_EXPIRE,              /* the lease ran out without a new run */
+	HW_CIN__END
+} hw_cmd_input;
+
+/* Cells of the command table besides a row and HW_ROW_IGNORE. */
+#define HW_ROW_REFUSE (-2) /* not allowed from this row (reply not_recoverable) */
+#define HW_ROW_BUSY (-3)   /* someone holds the claim (reply conflict) */
+
+/* The command table: the row a session in `row` moves to on command input `cin`
+ * (hw_cmd_input), HW_ROW_IGNORE (nothing to do: already there), HW_ROW_REFUSE or HW_ROW_BUSY.
+ * Total over every (row, cin). */
+int hw_fsm_command(int row, int cin);
+
+/* Applies command input cin at wall time now: moves the session as hw_fsm_command says, bumps
+ * its version and updated_at, recomputes its deadline (none in the rows commands lead to).
+ * st->to_row is the cell (HW_ROW_REFUSE and HW_ROW_BUSY included, with nothing changed);
+ * st->alert is set for a change into failed; a command never counts as a recovery, a false
+ * alarm or a flap. A command has no agent seq: st->trigger_seq is the new version, which
+ * keeps the audit event of every command distinct. The caller sets what the command carries
+ * (recovery fields) before calling. */
+void hw_sess_command(hw_sess_t *s, int cin, int64_t now, hw_step_t *st);
 
 #endif

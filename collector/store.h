@@ -10,6 +10,7 @@
 #include "heartwire/error.h"
 #include "heartwire/msg.h"
 
+#include "histo.h"
 #include "storeq.h"
 
 typedef struct hw_store hw_store_t;
@@ -34,6 +35,8 @@ typedef struct hw_store_stats {
 	uint64_t pruned;           /* events deleted by retention */
 	bool down;                 /* the last attempt failed and the batch waits for a retry */
 	uint64_t pending;          /* ops in the batch waiting for a retry */
+	int64_t busy_since;        /* hw_mono_ms() when the batch being written (or retried) was taken; 0: idle */
+	hw_histo_t write_latency;  /* duration of every bulk write command, failed ones included */
 } hw_store_stats_t;
 
 /* Creates the store (a mongoc_client_pool_t on opts->uri; no I/O yet) that will drain q

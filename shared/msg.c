@@ -289,6 +289,61 @@ void hw__msg_free_argv(char **argv, size_t argc)
 	free(argv);
 }
 
+/* chain: an array of at most HW_CHAIN_MAX {sid, at, source} objects; heap copy. */
+static int dec_chain(json_object *o, hw_sid_entry_t **chain, size_t *len, hw_error_t *err)
+{
+	json_object *a;
+	hw_sid_entry_t *c;
+	size_t n;
+	int rc = hw__j_arr(o, "chain", false, HW_CHAIN_MAX, &a, err);
+
+	*chain = NULL;
+	*len = 0;
+	if(rc != HW_OK || !a) return rc;
+	n = json_object_array_length(a);
+	if(n == 0) return HW_OK;
+	c = calloc(n, sizeof(*c));
+	if(!c) return hw_error_set(err, HW_ERR_NOMEM, "out of memory");
+	for(size_t i = 0; i < n; i++){
+		json_object *e = json_object_array_get_idx(a, i);
+
+		if(!json_object_is_type(e, json_type_object)){
+			rc = hw_error_refuse(err, HW_R_WRONG_TYPE, "'chain' entry %zu must be an object", i);
+			break;
+		}
+		rc = hw__j_id(e, "sid", true, c[i].sid, err);
+		if(rc == HW_OK) rc = hw__j_int(e, "at", true, 0, INT64_MAX, &c[i].at, err);
+		if(rc == HW_OK) rc = hw__j_enum(e, "source", true, sid_source_names, HW_SID__COUNT, &c[i].source, err);
+		if(rc != HW_OK){
+			rc = hw__err_prefix(err, rc, "chain");
+			break;
+		}
+	}
+	if(rc != HW_OK){
+		free(c);
+		return rc;
+	}
+	*chain = c;
+	*len = n;
+	return HW_OK;
+}
+
+static void enc_chain(json_object *o, const hw_sid_entry_t *chain, size_t len, bool *fail)
+{
+	json_object *a;
+
+	if(len == 0) return;
+	a = hw__w_arr(o, "chain", fail);
+	for(size_t i = 0; i < len && !*fail; i++){
+		json_object *e = json_object_new_object();
+
+		hw__w_str(e, "sid", chain[i].sid, fail);
+		hw__w_int(e, "at", chain[i].at, fail);
+		hw__w_str(e, "source", hw_sid_source_name(chain[i].source), fail);
+		hw__w_append(a, e, fail);
+	}
+}
+
 /* ------------------------------------------------------------------ birth */
 
 int hw_birth_decode(const void *buf, size_t len, hw_birth_t *out, hw_error_t *err)
@@ -314,6 +369,8 @@ int hw_birth_decode(const void *buf, size_t len, hw_birth_t *out, hw_error_t *er
 	if(rc == HW_OK) rc = hw__j_id(o, "resumed_from", false, out->resumed_from, err);
 	if(rc == HW_OK) rc = hw__j_int(o, "run", false, 0, INT64_MAX, &out->run, err);
 	if(rc == HW_OK) rc = hw__msg_dec_argv(o, &out->argv, &out->argc, err);
+	if(rc == HW_OK) rc = hw__j_id(o, "claim_token", false, out->claim_token, err);
+	if(rc == HW_OK) rc = dec_chain(o, &out->chain, &out->chain_len, err);
 cleanup:
 	json_object_put(o);
 	if(rc != HW_OK) hw_birth_cleanup(out);
@@ -332,6 +389,11 @@ int hw_birth_encode(const hw_birth_t *b, char **out, size_t *outlen, hw_error_t 
 		*out = NULL;
 		return hw_error_set(err, HW_ERR_INVAL, "birth: argc is %zu but argv is NULL", b->argc);
 	}
+	if(b->chain_len && !b->chain){
+		json_object_put(o);
+		*out = NULL;
+		return hw_error_set(err, HW_ERR_INVAL, "birth: chain_len is %zu but chain is NULL", b->chain_len);
+	}
 	hw__w_int(o, "seq", b->seq, &fail);
 	hw__w_int(o, "ts", b->ts, &fail);
 	hw__w_str(o, "machine", b->machine, &fail);
@@ -347,6 +409,8 @@ int hw_birth_encode(const hw_birth_t *b, char **out, size_t *outlen, hw_error_t 
 	hw__w_opt_str(o, "agent", b->agent, &fail);
 	hw__w_opt_str(o, "resumed_from", b->resumed_from, &fail);
 	if(b->run) hw__w_int(o, "run", b->run, &fail);
+	hw__w_opt_str(o, "claim_token", b->claim_token, &fail);
+	enc_chain(o, b->chain, b->chain_len, &fail);
 	rc = hw__w_finish(o, fail, out, outlen, err);
 	if(rc != HW_OK) return rc;
 	rc = hw_birth_decode(*out, strlen(*out), &check, err);
@@ -363,6 +427,7 @@ void hw_birth_cleanup(hw_birth_t *b)
 {
 	if(!b) return;
 	hw__msg_free_argv(b->argv, b->argc);
+	free(b->chain);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -389,6 +454,7 @@ int hw_hb_decode(const void *buf, size_t len, hw_hb_t *out, hw_error_t *err)
 		rc = hw__err_prefix(err, dec_child_obj(c, &out->child, err), "child");
 	}
 	if(rc == HW_OK) rc = dec_progress(o, false, &out->has_progress, &out->progress, err);
+	if(rc == HW_OK) rc = hw__j_int(o, "dropped", false, 0, INT64_MAX, &out->dropped, err);
 cleanup:
 	json_object_put(o);
 	if(rc != HW_OK) hw_hb_cleanup(out);
@@ -418,6 +484,7 @@ int hw_hb_encode(const hw_hb_t *hb, char **out, size_t *outlen, hw_error_t *err)
 		hw__w_int(c, "cpu_ms", hb->child.cpu_ms, &fail);
 	}
 	if(hb->has_progress) enc_progress(o, &hb->progress, &fail);
+	if(hb->dropped) hw__w_int(o, "dropped", hb->dropped, &fail);
 	rc = hw__w_finish(o, fail, out, outlen, err);
 	if(rc != HW_OK) return rc;
 	rc = hw_hb_decode(*out, strlen(*out), &check, err);
@@ -590,4 +657,81 @@ int hw_msg_check_topic(const hw_topic_t *topic, const char *session, const char 
 		return hw_error_refuse(err, HW_R_MISMATCH, "payload machine '%s' differs from the topic's '%s'", machine,
 				topic->machine);
 	return HW_OK;
+}
+
+/* ------------------------------------------------------------------ reply members */
+
+/* Parses r->data and looks up key: *root is the parsed data (caller puts it), *val the member
+ * (borrowed from *root). */
+static int reply_get(const hw_reply_t *r, const char *key, json_object **root, json_object **val, hw_error_t *err)
+{
+	int rc;
+
+	*root = NULL;
+	*val = NULL;
+	if(!r->data || r->data_len == 0) return hw_error_set(err, HW_ERR_NOTFOUND, "the reply has no '%s'", key);
+	rc = hw__json_parse_ex(r->data, r->data_len, HW_REPLY_MAX_BYTES, HW_REPLY_MAX_DEPTH, HW_REPLY_MAX_MEMBERS, root,
+			err);
+	if(rc != HW_OK) return hw__err_prefix(err, rc, "reply");
+	if(!json_object_object_get_ex(*root, key, val) || !*val){
+		json_object_put(*root);
+		*root = NULL;
+		return hw_error_set(err, HW_ERR_NOTFOUND, "the reply has no '%s'", key);
+	}
+	return HW_OK;
+}
+
+int hw_reply_member(const hw_reply_t *r, const char *key, char **out, size_t *outlen, hw_error_t *err)
+{
+	json_object *root, *v;
+	const char *s;
+	size_t n = 0;
+	int rc = reply_get(r, key, &root, &v, err);
+
+	*out = NULL;
+	if(outlen) *outlen = 0;
+	if(rc != HW_OK) return rc;
+	s = json_object_to_json_string_length(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+	if(s) *out = malloc(n + 1);
+	if(!*out){
+		json_object_put(root);
+		return hw_error_set(err, HW_ERR_NOMEM, "out of memory");
+	}
+	memcpy(*out, s, n + 1);
+	if(outlen) *outlen = n;
+	json_object_put(root);
+	return HW_OK;
+}
+
+int hw_reply_string(const hw_reply_t *r, const char *key, char *dst, size_t size, hw_error_t *err)
+{
+	json_object *root, *v;
+	size_t n;
+	int rc = reply_get(r, key, &root, &v, err);
+
+	if(rc != HW_OK) return rc;
+	if(!json_object_is_type(v, json_type_string)){
+		json_object_put(root);
+		return hw_error_refuse(err, HW_R_WRONG_TYPE, "reply: '%s' must be a string", key);
+	}
+	n = (size_t)json_object_get_string_len(v);
+	if(n + 1 > size){
+		json_object_put(root);
+		return hw_error_refuse(err, HW_R_TOO_LARGE, "reply: '%s' is %zu bytes; at most %zu", key, n,
+				size ? size - 1 : 0);
+	}
+	memcpy(dst, json_object_get_string(v), n + 1);
+	json_object_put(root);
+	return HW_OK;
+}
+
+int hw_reply_int(const hw_reply_t *r, const char *key, int64_t *out, hw_error_t *err)
+{
+	json_object *root, *v;
+	int rc = reply_get(r, key, &root, &v, err);
+
+	if(rc != HW_OK) return rc;
+	rc = hw__j_int_val(v, key, INT64_MIN, INT64_MAX, out, err);
+	json_object_put(root);
+	return hw__err_prefix(err, rc, "reply");
 }

@@ -32,6 +32,7 @@ static const char *const kind_names[HW_T__COUNT] = {
                 [HW_T_COLLECTOR] = "collector",
                 [HW_T_QUERY] = "query",
                 [HW_T_COMMAND] = "command",
+                [HW_T_COLLECTOR_METRICS] = "collector/metrics",
 };
 
 /* What the id of each kind is called in error messages. */
@@ -48,6 +49,7 @@ static const char *const id_what[HW_T__COUNT] = {
                 [HW_T_COLLECTOR] = "collector id",
                 [HW_T_QUERY] = "query verb",
                 [HW_T_COMMAND] = "command verb",
+                [HW_T_COLLECTOR_METRICS] = "collector id",
 };
 
 const char *hw_topic_kind_name(int kind)
@@ -152,6 +154,9 @@ static int topic_make(char *buf, size_t len, const char *root, int kind, const c
 	}else if(kind == HW_T_QUERY || kind == HW_T_COMMAND){
 		ok = ok && puts0(buf, len, &o, kind == HW_T_QUERY ? "/q/" : "/cmd/") &&
 		     puts0(buf, len, &o, id ? id : "+");
+	}else if(kind == HW_T_COLLECTOR_METRICS){
+		ok = ok && puts0(buf, len, &o, "/collector/") && puts0(buf, len, &o, id ? id : "+") &&
+		     puts0(buf, len, &o, "/metrics");
 	}else{
 		ok = ok && puts0(buf, len, &o, "/") && puts0(buf, len, &o, kind_names[kind]);
 		if(kind_has_id(kind))
@@ -260,6 +265,9 @@ static int topic_match(const level_t *lv, size_t nlv, hw_topic_t *out, hw_error_
 		idl = &lv[2];
 	}else if(nlv == 2 && level_is(&lv[0], "collector")){
 		kind = HW_T_COLLECTOR;
+		idl = &lv[1];
+	}else if(nlv == 3 && level_is(&lv[0], "collector") && level_is(&lv[2], "metrics")){
+		kind = HW_T_COLLECTOR_METRICS;
 		idl = &lv[1];
 	}else if(nlv == 2 && level_is(&lv[0], "q")){
 		kind = HW_T_QUERY;

@@ -40,7 +40,7 @@ until_ok() {
 	done
 	return 1
 }
-for t in jq mosquitto_sub; do command -v $t >/dev/null || { echo "FAIL $t is not installed"; exit 1; }; done
+for t in jq mosquitto_sub mosquitto_rr curl; do command -v $t >/dev/null || { echo "FAIL $t is not installed"; exit 1; }; done
 collector_bin=$build/collector/heartwire-collector
 agent_bin=$build/agent/heartwire-agent
 for b in "$collector_bin" "$agent_bin"; do
@@ -67,7 +67,8 @@ while IFS= read -r line; do
 	fi
 done <"$doc"
 [ ${#names[@]} -ge 8 ] && ok "docs/recipes.md has ${#names[@]} recipes: ${names[*]}" || bad "only ${#names[@]} recipes found"
-checked=(states-snapshot attention watch-states watch-transitions alerts wait-alert summary projects collectors agent-status)
+checked=(states-snapshot attention watch-states watch-transitions alerts wait-alert summary projects collectors agent-status
+	metrics-scrape health metrics-topic q-sessions q-session q-stats cmd-claim cmd-pause cmd-unpause)
 for n in "${names[@]}"; do
 	[[ " ${checked[*]} " == *" $n "* ]] || bad "recipe '$n' has no check in $0"
 done
@@ -98,9 +99,10 @@ fi
 broker=mqtt://127.0.0.1:$MQTT_PORT
 export HEARTWIRE_TOPIC_ROOT=$ROOT
 coll_id=recipes-$$
+http_port=$(hw_free_port)
 HEARTWIRE_BROKER=$broker HEARTWIRE_USERNAME=collector HEARTWIRE_PASSWORD=$COLLECTOR_PASSWORD \
 	"$collector_bin" --mongo-uri "$mongo_uri" --db "hw_recipes_$$" --id "$coll_id" --rollup-ms 100 \
-	>"$run/collector.log" 2>&1 &
+	--http-listen "127.0.0.1:$http_port" --metrics-ms 500 >"$run/collector.log" 2>&1 &
 pids+=($!)
 viewer=(-h 127.0.0.1 -p "$MQTT_PORT" -u viewer -P "$VIEWER_PASSWORD" -V mqttv5)
 collector_online() { mosquitto_sub "${viewer[@]}" -i "rc-wait-$$" -t "$ROOT/collector/$coll_id" -C 1 -W 2 | grep -qx online; }
@@ -134,6 +136,7 @@ until_ok 20 bash -c "[ \"\$(mosquitto_sub ${viewer[*]} -i rc-c-$$ -t '$ROOT/stat
 prelude="export HW_ROOT=$ROOT
 HW=(-h 127.0.0.1 -p $MQTT_PORT -u viewer -P '$VIEWER_PASSWORD' -I hw-sh- -V mqttv5)
 HW_COLLECTOR_PASSWORD='$COLLECTOR_PASSWORD'
+HW_OPERATOR_PASSWORD='$OPERATOR_PASSWORD'
 "
 run_recipe() {
 	local n=$1 secs=${2:-15} body=${recipe[$1]:-}
@@ -141,6 +144,7 @@ run_recipe() {
 	body=${body//S=s-42/S=$victim}
 	# shellcheck disable=SC2016
 	body=${body//'-p 1883'/"-p $MQTT_PORT"}
+	body=${body//'127.0.0.1:9464'/"127.0.0.1:$http_port"}
 	timeout "$secs" bash -c "set -o pipefail; $prelude$body" >"$run/out/$n" 2>"$run/out/$n.err"
 }
 has_line() { grep -qE "$2" "$run/out/$1"; }
@@ -170,6 +174,15 @@ check_out projects "project and machine rollups" "^rc-web	project	attention	1 li
 	"^$MACHINE	machine	attention	2 live of 3\$"
 run_recipe collectors
 check_out collectors "the collector is online" "^$ROOT/collector/$coll_id online\$"
+run_recipe metrics-scrape
+check_out metrics-scrape "sessions by state and detections, zeros left out" '^heartwire_sessions\{state="active"\} 2$' \
+	'^heartwire_sessions\{state="crashed"\} 1$' '^heartwire_detections_total\{state="crashed",cause="exit_code"\} 1$'
+if has_line metrics-scrape ' 0$'; then bad "metrics-scrape printed a zero"; fi
+run_recipe health
+check_out health "healthy" '^200$' '^\{"status":"ok","reasons":\[\]\}$'
+run_recipe metrics-topic
+check_out metrics-topic "the retained metrics of this collector" \
+	"^\\{\"collector\":\"$coll_id\",\"healthy\":true,\"active\":2,\"lost\":\\{\"will\":0,\"timeout\":0\\},\"per_s\":[0-9.]+\\}\$"
 run_recipe agent-status
 check_out agent-status "agent status, read with the collector's user" \
 	"^$ROOT/m/$MACHINE/s/$steady/status \\{.*\"status\":\"online\"" "^$ROOT/m/$MACHINE/s/$crash/status \\{.*\"status\":\"ended\""
@@ -209,6 +222,30 @@ n=$(grep -c "^$victim: " "$run/out/watch-transitions")
 [ "$n" = 2 ] && ok "watch-transitions: heartbeat-only updates are not printed" || bad "watch-transitions printed $n lines for $victim"
 check_out alerts "the lost alert with its receive time" \
 	"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]+[+-][0-9]{4} lost	$victim	rc-web/$MACHINE	active -> lost/will\$"
+
+# ---------------------------------------------------------------- queries and commands (mosquitto_rr)
+# The victim is lost now: a recoverable session to query and claim.
+run_recipe q-sessions
+check_out q-sessions "the sessions that need attention, from the database" "^$crash	crashed/exit_code	$MACHINE\$" \
+	"^$victim	lost/will	$MACHINE\$"
+if has_line q-sessions "^$steady	"; then bad "q-sessions lists the active session"; fi
+run_recipe q-session
+check_out q-session "the state, then the events" "^lost\$" "^transition (birth|online|hb_active)\$" "^transition will\$"
+run_recipe q-stats
+check_out q-stats "the collector's counters" '"sessions":3' '"lost":1' '"crashed":1' '"received_per_s_10s":'
+run_recipe cmd-claim
+check_out cmd-claim "a fencing token" '^g1-[0-9a-f]{16}$'
+run_recipe cmd-claim
+check_out cmd-claim "a second claim is refused while the lease holds" '^conflict: '
+pause_now() { mosquitto_sub "${viewer[@]}" -i "rc-p-$$" -t "$ROOT/state/pause" -C 1 -W 2 | jq -r .paused; }
+run_recipe cmd-pause
+check_out cmd-pause "paused, with the reason" '^\[true,"API rate limit"\]$'
+until_ok 5 bash -c "[ \"\$(mosquitto_sub ${viewer[*]} -i rc-p1-$$ -t '$ROOT/state/pause' -C 1 -W 2 | jq -r .paused)\" = true ]" &&
+	ok "cmd-pause: the retained state/pause says paused" || bad "cmd-pause: state/pause is $(pause_now)"
+run_recipe cmd-unpause
+check_out cmd-unpause "unpaused" '^\[true,false\]$'
+until_ok 5 bash -c "[ \"\$(mosquitto_sub ${viewer[*]} -i rc-p2-$$ -t '$ROOT/state/pause' -C 1 -W 2 | jq -r .paused)\" = false ]" &&
+	ok "cmd-unpause: the retained state/pause says not paused" || bad "cmd-unpause: state/pause is $(pause_now)"
 
 echo "test_recipes: $pass passed, $failed failed"
 [ "$failed" = 0 ]

@@ -821,6 +821,165 @@ static void TEST_reply_error(void)
 	CU_ASSERT_EQUAL(hw_reply_encode_error(HW_REPLY__COUNT, "x", NULL, &js, NULL, &err), HW_ERR_INVAL);
 }
 
+/* ------------------------------------------------------------------ resume additions */
+
+/* The birth's claim token and Claude session chain survive a round trip, exactly. */
+static void TEST_birth_chain_and_claim_token(void)
+{
+	hw_sid_entry_t chain[3] = {
+		{.sid = "9b1c2d3e", .at = 1763712001002, .source = HW_SID_STARTUP},
+		{.sid = "0f6e1a2b", .at = 1763712031010, .source = HW_SID_COMPACT},
+		{.sid = "77aa88bb", .at = 1763712099000, .source = HW_SID_RESUME},
+	};
+	hw_birth_t b = HW_BIRTH_INIT, d;
+	hw_error_t err = {0};
+	char *js = NULL, *js2 = NULL;
+
+	fill_id(b.session, "s-42");
+	fill_id(b.machine, "build-09");
+	fill_id(b.claude_sid, "77aa88bb");
+	fill_id(b.resumed_from, "77aa88bb");
+	fill_id(b.claim_token, "c5f2a9e0-17");
+	b.epoch = 9;
+	b.ts = 5;
+	b.interval_ms = 5000;
+	b.run = 3;
+	b.chain = chain;
+	b.chain_len = 3;
+	CU_ASSERT_EQUAL_FATAL(hw_birth_encode(&b, &js, NULL, &err), HW_OK);
+	CU_ASSERT_STRING_EQUAL(js, "{\"v\":1,\"session\":\"s-42\",\"epoch\":9,\"seq\":0,\"ts\":5,\"machine\":\"build-09\","
+			"\"interval_ms\":5000,\"claude_sid\":\"77aa88bb\",\"resumed_from\":\"77aa88bb\",\"run\":3,"
+			"\"claim_token\":\"c5f2a9e0-17\",\"chain\":[{\"sid\":\"9b1c2d3e\",\"at\":1763712001002,\"source\":\"startup\"},"
+			"{\"sid\":\"0f6e1a2b\",\"at\":1763712031010,\"source\":\"compact\"},"
+			"{\"sid\":\"77aa88bb\",\"at\":1763712099000,\"source\":\"resume\"}]}");
+	CU_ASSERT_EQUAL_FATAL(hw_birth_decode(js, strlen(js), &d, &err), HW_OK);
+	CU_ASSERT_STRING_EQUAL(d.claim_token, "c5f2a9e0-17");
+	CU_ASSERT_EQUAL_FATAL(d.chain_len, 3);
+	for(size_t i = 0; i < 3; i++){
+		CU_ASSERT_STRING_EQUAL(d.chain[i].sid, chain[i].sid);
+		CU_ASSERT_EQUAL(d.chain[i].at, chain[i].at);
+		CU_ASSERT_EQUAL(d.chain[i].source, chain[i].source);
+	}
+	CU_ASSERT_EQUAL(hw_birth_encode(&d, &js2, NULL, &err), HW_OK);
+	CU_ASSERT_STRING_EQUAL(js, js2);
+	hw_birth_cleanup(&d);
+	CU_ASSERT_PTR_NULL(d.chain);
+	CU_ASSERT_EQUAL(d.chain_len, 0);
+	free(js);
+	free(js2);
+	/* The encoder refuses what the decoder would. */
+	b.chain_len = 1;
+	b.chain = NULL;
+	CU_ASSERT_EQUAL(hw_birth_encode(&b, &js, NULL, &err), HW_ERR_INVAL);
+	b.chain = chain;
+	fill_id(chain[0].sid, "bad sid");
+	CU_ASSERT_EQUAL(hw_birth_encode(&b, &js, NULL, &err), HW_ERR_INVAL);
+	CU_ASSERT_EQUAL(err.reason, HW_R_BAD_ID);
+	fill_id(chain[0].sid, "9b1c2d3e");
+	fill_id(b.claim_token, "a token");
+	CU_ASSERT_EQUAL(hw_birth_encode(&b, &js, NULL, &err), HW_ERR_INVAL);
+	CU_ASSERT_EQUAL(err.reason, HW_R_BAD_ID);
+}
+
+static void TEST_birth_chain_refusals(void)
+{
+	static const struct {
+		const char *chain;
+		int reason;
+	} bad[] = {
+		{"[{\"sid\":\"a\",\"at\":1}]", HW_R_MISSING_KEY},
+		{"[{\"sid\":\"a\",\"at\":1,\"source\":\"fork\"}]", HW_R_BAD_VALUE},
+		{"[{\"sid\":\"a\",\"at\":-1,\"source\":\"resume\"}]", HW_R_OUT_OF_RANGE},
+		{"[\"a\"]", HW_R_WRONG_TYPE},
+		{"{\"sid\":\"a\"}", HW_R_WRONG_TYPE},
+		{"[{\"sid\":\"a b\",\"at\":1,\"source\":\"resume\"}]", HW_R_BAD_ID},
+	};
+	char buf[512];
+	hw_birth_t d;
+	hw_error_t err;
+
+	for(size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++){
+		snprintf(buf, sizeof(buf), "{\"v\":1,\"session\":\"s\",\"machine\":\"m\",\"epoch\":1,\"seq\":0,\"ts\":1,"
+				"\"interval_ms\":5000,\"chain\":%s}", bad[i].chain);
+		CU_ASSERT_EQUAL(hw_birth_decode(buf, strlen(buf), &d, &err), HW_ERR_DECODE);
+		CU_ASSERT_EQUAL(err.reason, bad[i].reason);
+		CU_ASSERT_PTR_NULL(d.chain);
+	}
+	/* 257 entries are too many. */
+	{
+		size_t cap = 300 * 64 + 256, off;
+		char *big = malloc(cap);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+		off = (size_t)snprintf(big, cap, "{\"v\":1,\"session\":\"s\",\"machine\":\"m\",\"epoch\":1,\"seq\":0,"
+				"\"ts\":1,\"interval_ms\":5000,\"chain\":[");
+		for(int i = 0; i <= HW_CHAIN_MAX; i++)
+			off += (size_t)snprintf(big + off, cap - off, "%s{\"sid\":\"x%d\",\"at\":1,\"source\":\"resume\"}",
+					i ? "," : "", i);
+		off += (size_t)snprintf(big + off, cap - off, "]}");
+		CU_ASSERT_EQUAL(hw_birth_decode(big, off, &d, &err), HW_ERR_DECODE);
+		CU_ASSERT_EQUAL(err.reason, HW_R_TOO_MANY);
+		free(big);
+	}
+}
+
+static void TEST_hb_dropped(void)
+{
+	hw_hb_t h = HW_HB_INIT, d;
+	hw_error_t err = {0};
+	char *js = NULL;
+	const char *neg = "{\"v\":1,\"session\":\"s\",\"epoch\":0,\"seq\":0,\"ts\":0,\"interval_ms\":100,\"dropped\":-1}";
+
+	fill_id(h.session, "s-42");
+	h.epoch = 4;
+	h.seq = 17;
+	h.ts = 99;
+	h.interval_ms = 5000;
+	h.dropped = 12;
+	CU_ASSERT_EQUAL_FATAL(hw_hb_encode(&h, &js, NULL, &err), HW_OK);
+	CU_ASSERT_STRING_EQUAL(js, "{\"v\":1,\"session\":\"s-42\",\"epoch\":4,\"seq\":17,\"ts\":99,\"state\":\"active\","
+			"\"interval_ms\":5000,\"dropped\":12}");
+	CU_ASSERT_EQUAL_FATAL(hw_hb_decode(js, strlen(js), &d, &err), HW_OK);
+	CU_ASSERT_EQUAL(d.dropped, 12);
+	free(js);
+	h.dropped = 0; /* not written */
+	CU_ASSERT_EQUAL_FATAL(hw_hb_encode(&h, &js, NULL, &err), HW_OK);
+	CU_ASSERT_PTR_NULL(strstr(js, "dropped"));
+	free(js);
+	CU_ASSERT_EQUAL(hw_hb_decode(neg, strlen(neg), &d, &err), HW_ERR_DECODE);
+	CU_ASSERT_EQUAL(err.reason, HW_R_OUT_OF_RANGE);
+}
+
+static void TEST_reply_members(void)
+{
+	const char *s = "{\"ok\":true,\"session\":{\"session\":\"s-1\",\"argv\":[\"claude\",\"-p\"]},\"token\":\"tok-1\","
+			"\"lease_until\":1763712800000,\"n\":null,\"d\":1.5}";
+	hw_error_t err = {0};
+	hw_reply_t r;
+	char *m = NULL, small[4], tok[HW_ID_MAX + 1];
+	size_t n = 0;
+	int64_t v = 0;
+
+	CU_ASSERT_EQUAL_FATAL(hw_reply_decode(s, strlen(s), &r, &err), HW_OK);
+	CU_ASSERT_EQUAL_FATAL(hw_reply_member(&r, "session", &m, &n, &err), HW_OK);
+	CU_ASSERT_STRING_EQUAL(m, "{\"session\":\"s-1\",\"argv\":[\"claude\",\"-p\"]}");
+	CU_ASSERT_EQUAL(n, strlen(m));
+	free(m);
+	CU_ASSERT_EQUAL(hw_reply_string(&r, "token", tok, sizeof(tok), &err), HW_OK);
+	CU_ASSERT_STRING_EQUAL(tok, "tok-1");
+	CU_ASSERT_EQUAL(hw_reply_string(&r, "token", small, sizeof(small), &err), HW_ERR_DECODE);
+	CU_ASSERT_EQUAL(err.reason, HW_R_TOO_LARGE);
+	CU_ASSERT_EQUAL(hw_reply_int(&r, "lease_until", &v, &err), HW_OK);
+	CU_ASSERT_EQUAL(v, 1763712800000);
+	CU_ASSERT_EQUAL(hw_reply_int(&r, "d", &v, &err), HW_ERR_DECODE);
+	CU_ASSERT_EQUAL(err.reason, HW_R_WRONG_TYPE);
+	CU_ASSERT_EQUAL(hw_reply_int(&r, "token", &v, &err), HW_ERR_DECODE);
+	CU_ASSERT_EQUAL(hw_reply_string(&r, "session", tok, sizeof(tok), &err), HW_ERR_DECODE);
+	CU_ASSERT_EQUAL(hw_reply_member(&r, "missing", &m, NULL, &err), HW_ERR_NOTFOUND);
+	CU_ASSERT_PTR_NULL(m);
+	CU_ASSERT_EQUAL(hw_reply_int(&r, "n", &v, &err), HW_ERR_NOTFOUND);
+	hw_reply_cleanup(&r);
+}
+
 int main(void)
 {
 	static const hwtest_case_t cases[] = {
@@ -841,6 +1000,10 @@ int main(void)
 		HWTEST(TEST_request_defaults_and_refusals),
 		HWTEST(TEST_reply_ok),
 		HWTEST(TEST_reply_error),
+		HWTEST(TEST_birth_chain_and_claim_token),
+		HWTEST(TEST_birth_chain_refusals),
+		HWTEST(TEST_hb_dropped),
+		HWTEST(TEST_reply_members),
 		HWTEST_END,
 	};
 

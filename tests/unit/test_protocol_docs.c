@@ -24,12 +24,12 @@
 /* The decoder kinds a ```json block may name; K_REQUEST stands for every request:VERB. */
 enum {
 	K_BIRTH, K_HB, K_EV, K_STATUS, K_SESSION, K_REQUEST, K_REPLY, K_PAUSE, K_CMD, K_HOOK, K_ALERT,
-	K_ROLLUP, K_SUMMARY, K__COUNT
+	K_ROLLUP, K_SUMMARY, K_METRICS, K__COUNT
 };
 
 static const char *const kind_names[K__COUNT] = {
 	"birth", "hb", "ev", "status", "session", "request", "reply", "pause", "cmd", "hook", "alert",
-	"rollup", "summary",
+	"rollup", "summary", "metrics",
 };
 
 /* What one pass over a page found. */
@@ -87,7 +87,7 @@ static char *read_all(const char *path, size_t *len)
 	return buf;
 }
 
-/* Library readers without a decoder of their own (alert, rollup, summary): the strict JSON
+/* Library readers without a decoder of their own (alert, rollup, summary, metrics): the strict JSON
  * reader behind hw_pause_from_project (an absent "pause" is fine), and "v" 1 up front. */
 static int decode_plain(const char *buf, size_t len, hw_error_t *err)
 {
@@ -179,6 +179,7 @@ static int decode(const char *kind, size_t kind_len, const char *buf, size_t len
 	case K_ALERT:
 	case K_ROLLUP:
 	case K_SUMMARY:
+	case K_METRICS:
 		rc = decode_plain(buf, len, err);
 		break;
 	default:

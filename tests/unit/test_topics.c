@@ -31,6 +31,7 @@ static const built_case_t every_kind[] = {
 	{HW_T_COLLECTOR, NULL, "collector-a", "heartwire/v1/collector/collector-a"},
 	{HW_T_QUERY, NULL, "sessions", "heartwire/v1/q/sessions"},
 	{HW_T_COMMAND, NULL, "claim", "heartwire/v1/cmd/claim"},
+	{HW_T_COLLECTOR_METRICS, NULL, "collector-a", "heartwire/v1/collector/collector-a/metrics"},
 };
 /* clang-format on */
 
@@ -162,6 +163,8 @@ static const bad_case_t malformed[] = {
 	{"heartwire/v1/state", 0, HW_R_BAD_TOPIC},
 	{"heartwire/v1/alert/p/acme", 0, HW_R_BAD_TOPIC},
 	{"heartwire/v1/collector", 0, HW_R_BAD_TOPIC},
+	{"heartwire/v1/collector/c1/stats", 0, HW_R_BAD_TOPIC},
+	{"heartwire/v1/collector/c1/metrics/x", 0, HW_R_BAD_TOPIC},
 	{"heartwire/v1/q", 0, HW_R_BAD_TOPIC},
 	{"heartwire/v1/cmd/claim/x", 0, HW_R_BAD_TOPIC},
 	{"heartwire/v1/unknown/x", 0, HW_R_BAD_TOPIC},
@@ -174,6 +177,7 @@ static const bad_case_t malformed[] = {
 	{"heartwire/v1/state/p/acm\xc3\xa9", 0, HW_R_BAD_ID},       /* valid UTF-8, not an id */
 	{"heartwire/v1/q/ses sions", 0, HW_R_BAD_ID},
 	{"heartwire/v1/collector/c@1", 0, HW_R_BAD_ID},
+	{"heartwire/v1/collector/c@1/metrics", 0, HW_R_BAD_ID},
 	{"heartwire/v1/alert/s/a\tb", 0, HW_R_BAD_ID},
 	{"heartwire/v1/state/m/x\"y", 0, HW_R_BAD_ID},
 	{"heartwire/v1/cmd/fail!", 0, HW_R_BAD_ID},
@@ -345,6 +349,7 @@ static void TEST_filters(void)
 		{HW_T_STATE_SUMMARY, NULL, NULL, "heartwire/v1/state/summary"},
 		{HW_T_ALERT, NULL, NULL, "heartwire/v1/alert/s/+"},
 		{HW_T_COLLECTOR, NULL, NULL, "heartwire/v1/collector/+"},
+		{HW_T_COLLECTOR_METRICS, NULL, NULL, "heartwire/v1/collector/+/metrics"},
 		{HW_T_QUERY, NULL, NULL, "heartwire/v1/q/+"},
 		{HW_T_COMMAND, NULL, NULL, "heartwire/v1/cmd/+"},
 	};

@@ -88,12 +88,19 @@ void hw_mqtt_free(hw_mqtt_t *m);
  * for it to end, then gives its own attempt the full timeout; an attempt that succeeds after
  * its caller gave up is closed cleanly (its will is not published). Paho notices a new
  * socket on its next poll cycle, so a reconnect on an idle process can take up to ~1.1 s:
- * keep the connect timeout at 2 s or more.
+ * keep the connect timeout at 2 s or more. On success the new connection's socket has
+ * TCP_NODELAY (Paho never sets it: small publishes would wait ~40 ms for a delayed ACK).
  * will is borrowed. Returns HW_OK; HW_ERR_FORBIDDEN ("not authorized", "bad user name or password");
  * HW_ERR_MQTT (the broker refused: reason in err, or the TCP/TLS connect failed);
  * HW_ERR_TIMEOUT; HW_ERR_INVAL (bad will); HW_ERR_STATE when already connected;
  * HW_ERR_AGAIN when Paho is still finishing a disconnect (try again). */
 int hw_mqtt_connect(hw_mqtt_t *m, const hw_mqtt_will_t *will, hw_error_t *err);
+
+/* Replaces the password the next hw_mqtt_connect sends (key rotation: an owner re-reads its
+ * password file before reconnecting). password is copied; NULL sends none. Call from the
+ * thread that connects, never while hw_mqtt_connect runs. Returns HW_OK, HW_ERR_INVAL (a
+ * password without a user name) or HW_ERR_NOMEM (the old password is kept). */
+int hw_mqtt_set_password(hw_mqtt_t *m, const char *password, hw_error_t *err);
 
 /* True while connected (after a successful hw_mqtt_connect, until a loss or disconnect). */
 bool hw_mqtt_connected(hw_mqtt_t *m);

@@ -137,11 +137,22 @@ int hw_status_parse(const char *s, int *status, hw_error_t *err);
 
 /* ------------------------------------------------------------------ birth */
 
+/* One Claude session id in the chain, oldest first (the session document's claude.chain and
+ * the birth's chain). */
+typedef struct hw_sid_entry {
+	char sid[HW_ID_MAX + 1];
+	int64_t at;  /* ms since the Unix epoch (collector clock in the document, agent clock in a birth) */
+	int source;  /* hw_sid_source */
+} hw_sid_entry_t;
+
 /* m/{machine}/s/{session}/birth. Required: session, machine, epoch, seq, ts, interval_ms
  * (HW_INTERVAL_MIN_MS..HW_INTERVAL_MAX_MS). Optional (empty / 0 = absent): slot, project,
  * claude_sid, resumed_from (ids), task (<= HW_TEXT_MAX bytes), cwd (<= HW_PATH_MAX), pid
  * (1..HW_PID_MAX), grace_ms (0..HW_GRACE_MAX_MS), agent (<= 64 printable ASCII), run (>= 0),
- * argv (<= HW_ARGV_MAX strings of <= HW_ARG_MAX bytes). */
+ * argv (<= HW_ARGV_MAX strings of <= HW_ARG_MAX bytes), claim_token (id: the fencing token of
+ * the claim a restarter holds; lets the session move to this machine), chain (<= HW_CHAIN_MAX
+ * entries {sid, at, source}, oldest first: the Claude session ids the agent knows, so a
+ * collector that lost the session gets the whole chain back). */
 typedef struct hw_birth {
 	char session[HW_ID_MAX + 1];
 	char machine[HW_ID_MAX + 1];
@@ -161,6 +172,9 @@ typedef struct hw_birth {
 	int64_t run;
 	char **argv; /* argc NUL-terminated strings; decoder-allocated, or borrowed for encode */
 	size_t argc;
+	char claim_token[HW_ID_MAX + 1];
+	hw_sid_entry_t *chain; /* chain_len entries, oldest first; decoder-allocated, or borrowed for encode */
+	size_t chain_len;      /* <= HW_CHAIN_MAX */
 } hw_birth_t;
 #define HW_BIRTH_INIT {{0}}
 
@@ -170,13 +184,13 @@ typedef struct hw_birth {
 int hw_birth_encode(const hw_birth_t *b, char **out, size_t *outlen, hw_error_t *err);
 
 /* Decodes len bytes at buf (borrowed, need not be NUL-terminated) into *out, which is
- * overwritten without being freed first. On success the caller owns out->argv and frees it
- * with hw_birth_cleanup(); on failure *out is left cleaned (HW_BIRTH_INIT) and nothing needs
- * freeing. HW_ERR_DECODE with a reason, or HW_ERR_NOMEM. */
+ * overwritten without being freed first. On success the caller owns out->argv and out->chain
+ * and frees them with hw_birth_cleanup(); on failure *out is left cleaned (HW_BIRTH_INIT) and
+ * nothing needs freeing. HW_ERR_DECODE with a reason, or HW_ERR_NOMEM. */
 int hw_birth_decode(const void *buf, size_t len, hw_birth_t *out, hw_error_t *err);
 
-/* Frees a decoded birth's argv and resets *b to HW_BIRTH_INIT. NULL is a no-op. Do not call
- * it on a struct whose argv you own yourself. */
+/* Frees a decoded birth's argv and chain and resets *b to HW_BIRTH_INIT. NULL is a no-op. Do
+ * not call it on a struct whose argv or chain you own yourself. */
 void hw_birth_cleanup(hw_birth_t *b);
 
 /* ------------------------------------------------------------------ hb */
@@ -184,7 +198,8 @@ void hw_birth_cleanup(hw_birth_t *b);
 /* m/{machine}/s/{session}/hb. Required: session, epoch, seq, ts, interval_ms. Optional: state
  * (active|idle|stalled; absent = active), cause (none|no_progress|child_stopped; absent =
  * none), task, grace_ms, child {pid, proc, cpu_ms}, progress {prompts, tools,
- * last_activity_ts} (all members of child and progress required). */
+ * last_activity_ts} (all members of child and progress required), dropped (>= 0: events the
+ * agent's buffer dropped since it started; absent = 0). */
 typedef struct hw_hb {
 	char session[HW_ID_MAX + 1];
 	char task[HW_TEXT_MAX + 1];
@@ -199,6 +214,7 @@ typedef struct hw_hb {
 	hw_child_t child;
 	bool has_progress;
 	hw_progress_t progress;
+	int64_t dropped; /* events dropped by the agent's buffer since it started; 0 is not written */
 } hw_hb_t;
 #define HW_HB_INIT {.state = HW_STATE_ACTIVE, .cause = HW_CAUSE_NONE}
 
@@ -234,6 +250,14 @@ typedef struct hw_ev {
 } hw_ev_t;
 #define HW_EV_INIT {.exit = HW_EXIT_INIT}
 
+/* Prefixes of `action` event texts that mean something to the collector (written by
+ * `heartwire-agent resume`, docs/recovery.md): "resume_failed: ..." counts one failed resume
+ * of the session's newest Claude session (claude.resume_failures + 1); "not_resumable: ..."
+ * marks the session not resumable (claude.resumable = false). The rest of the text is for
+ * people. */
+#define HW_ACTION_RESUME_FAILED "resume_failed:"
+#define HW_ACTION_NOT_RESUMABLE "not_resumable:"
+
 /* As hw_birth_encode/decode; an ev owns no heap memory, hw_ev_cleanup only resets it. */
 int hw_ev_encode(const hw_ev_t *ev, char **out, size_t *outlen, hw_error_t *err);
 int hw_ev_decode(const void *buf, size_t len, hw_ev_t *out, hw_error_t *err);
@@ -264,13 +288,6 @@ void hw_status_cleanup(hw_status_t *st);
 int hw_msg_check_topic(const hw_topic_t *topic, const char *session, const char *machine, hw_error_t *err);
 
 /* ------------------------------------------------------------------ session document */
-
-/* One Claude session id in the chain, oldest first. */
-typedef struct hw_sid_entry {
-	char sid[HW_ID_MAX + 1];
-	int64_t at;  /* ms since the Unix epoch (collector clock) */
-	int source;  /* hw_sid_source */
-} hw_sid_entry_t;
 
 /* The session document (DESIGN.md): MongoDB `sessions` and the retained state/s/{session}.
  * JSON: {"v":1,"session":..,"machine":..,"slot":..,"project":..,"task":..,"state":"stalled",
@@ -462,5 +479,20 @@ int hw_reply_decode(const void *buf, size_t len, hw_reply_t *out, hw_error_t *er
 
 /* Frees data and resets *r to HW_REPLY_INIT. NULL is a no-op. */
 void hw_reply_cleanup(hw_reply_t *r);
+
+/* Reading the members of a decoded reply's data (r borrowed; key borrowed, a top-level
+ * member name). Each returns HW_ERR_NOTFOUND when the member is absent (or JSON null), and
+ * HW_ERR_DECODE with HW_R_WRONG_TYPE when it has another type. */
+
+/* The member as compact JSON in *out (NUL-terminated; caller frees with free()), *outlen its
+ * length (outlen may be NULL): e.g. the session document of a q/session reply. HW_ERR_NOMEM. */
+int hw_reply_member(const hw_reply_t *r, const char *key, char **out, size_t *outlen, hw_error_t *err);
+
+/* A string member copied into dst (size bytes, NUL included); HW_ERR_DECODE with
+ * HW_R_TOO_LARGE when it does not fit. */
+int hw_reply_string(const hw_reply_t *r, const char *key, char *dst, size_t size, hw_error_t *err);
+
+/* An integer member (a JSON integer, not a double or a string). */
+int hw_reply_int(const hw_reply_t *r, const char *key, int64_t *out, hw_error_t *err);
 
 #endif

@@ -31,6 +31,7 @@ typedef enum hw_topic_kind {
 	HW_T_COLLECTOR,     /* {root}/collector/{id}      (id = collector id) */
 	HW_T_QUERY,         /* {root}/q/{verb}            (id = verb) */
 	HW_T_COMMAND,       /* {root}/cmd/{verb}          (id = verb) */
+	HW_T_COLLECTOR_METRICS, /* {root}/collector/{id}/metrics (id = collector id) */
 	HW_T__COUNT
 } hw_topic_kind;
 
@@ -78,7 +79,7 @@ int hw_topic_filter(char *buf, size_t len, const char *root, int kind, const cha
 int hw_topic_parse(const char *root, const char *topic, size_t n, hw_topic_t *out, hw_error_t *err);
 
 /* The name of a kind for logs: the agent kinds' last level ("birth", "hb", "cmd"), the
- * collector kinds' fixed levels ("state/s", "alert/s", "collector"), "query" and "command"
+ * collector kinds' fixed levels ("state/s", "alert/s", "collector", "collector/metrics"), "query" and "command"
  * for q/{verb} and cmd/{verb}; "unknown" otherwise. Never NULL; all distinct. */
 const char *hw_topic_kind_name(int kind);
 
