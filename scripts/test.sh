@@ -23,7 +23,9 @@ hw_build "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHW_SANITIZE="$san"
 # build, run before the main suite so that the main suite's summary closes the output.
 if command -v clang >/dev/null 2>&1 && [ -f tests/fuzz/CMakeLists.txt ] && [ $# -eq 0 ]; then
 	echo "== fuzz (short run, clang + libFuzzer)"
-	hw_build build-fuzz -DCMAKE_C_COMPILER=clang -DHW_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug
+	[ -f build-fuzz/CMakeCache.txt ] ||
+		cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DHW_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	cmake --build build-fuzz -j"$(nproc)" --target fuzz_decode
 	ctest --test-dir build-fuzz -L fuzz --output-on-failure
 fi
 
