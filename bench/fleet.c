@@ -410,14 +410,18 @@ static long db_idle(mongoc_client_t *mc, const char *db, const char *machine)
 	return (long)n;
 }
 
-static int cmd_ingest(const opts_t *o)
+static int cmd_ingest(const opts_t *oo)
 {
 	fleet_t f;
 	uint64_t sent = 0;
 	int64_t t0, end, done;
 	char sid[64], topic[HW_TOPIC_MAX], buf[256];
+	opts_t io = *oo;
+	const opts_t *o = &io;
 
-	if(fleet_open(&f, o, "i", true) != 0 || register_all(&f, o->sessions, 60000) != 0) return 1;
+	/* a long interval: the sessions stay idle (no stall) while the database catches up */
+	io.interval_ms = 600000;
+	if(fleet_open(&f, o, "i", true) != 0 || register_all(&f, o->sessions, io.interval_ms) != 0) return 1;
 	if(!wait_state(&f, 0, o->sessions, HW_STATE_STARTING, -1, 60000)){
 		fprintf(stderr, "fleet: the collector did not register every session\n");
 		return 1;
