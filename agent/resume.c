@@ -52,10 +52,11 @@ static const hw_opt_t resume_own_opts[] = {
 	{.name = "request-timeout-ms", .type = HW_OPT_DURATION_MS, .def = "5000", .min = 100, .max = 120000,
 	 .help = "how long to wait for the broker and for each reply of the collector", RAT(timeout_ms)},
 	{.name = "request-username", .type = HW_OPT_STRING, .metavar = "NAME",
-	 .help = "broker user for the q/ and cmd/ requests, e.g. an operator (default: --username)",
+	 .help = "broker user for the q/ and cmd/ requests: an operator under the shipped ACL (a viewer: "
+	 "--dry-run only) (default: --username, which the shipped ACL refuses)",
 	 RAT(request_username)},
 	{.name = "request-password", .type = HW_OPT_STRING, .flags = HW_OPT_NO_ARGV,
-	 .help = "its password (environment or config file only)", RAT(request_password)},
+	 .help = "the request user's password (environment or config file only)", RAT(request_password)},
 	{.name = "request-password-file", .type = HW_OPT_STRING, .metavar = "FILE",
 	 .help = "file whose first line is the request user's password", RAT(request_password_file)},
 	{.name = "cwd", .type = HW_OPT_STRING, .metavar = "DIR", .help = "working directory instead of the stored one",
@@ -165,6 +166,10 @@ void hw_resume_usage(FILE *out)
 			"--resume-probe-ms, the failure is counted and a fresh Claude session is started instead. After\n"
 			"--max-resume-failures, or when the newest Claude session id is older than --stale-ms, the session\n"
 			"is started fresh and reported not resumable. The claim is released at the end.\n\n"
+			"Credentials: the resumed session connects as its machine (--username, --password-file); the\n"
+			"requests go on a connection of their own as --request-username (--request-password-file or\n"
+			"HEARTWIRE_REQUEST_PASSWORD). The shipped broker ACL refuses q/ and cmd/ from a machine's user, so\n"
+			"give an operator (hw-keys add NAME --role operator); a viewer can do only --dry-run.\n\n"
 			"Exit status: the child's, as for run; 1 the collector refused or cannot be reached; 2 usage error;\n"
 			"3 paused with --when-paused fail; 125 agent failure before the child ran; 126/127 not executable /\n"
 			"not found. The session's project, slot and task are the stored ones.\n\n");

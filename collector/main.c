@@ -111,10 +111,11 @@ static int broker_up(hw_mqtt_t *m, hw_collector_t *c, const hw_collector_cfg_t *
 	for(size_t i = 0; rc == HW_OK && i < sizeof(kinds) / sizeof(kinds[0]); i++){
 		char shared[HW_TOPIC_MAX + HW_ID_MAX + 16];
 		rc = hw_topic_filter(filter, sizeof(filter), cfg->topic_root, kinds[i], NULL, NULL, err);
-		/* a group shares births, heartbeats and events ($share: one member gets each); the
-		 * retained statuses are read by a plain subscription (a shared one gets no retained
-		 * messages) */
-		if(cfg->group[0] && (kinds[i] == HW_T_BIRTH || kinds[i] == HW_T_HB || kinds[i] == HW_T_EV))
+		/* A group shares births, heartbeats, events and requests ($share: one member gets
+		 * each, so a request is answered, and a command executed, once even when two members
+		 * are subscribed at the same time). The retained statuses are read by a plain
+		 * subscription: a shared one gets no retained messages. */
+		if(cfg->group[0] && kinds[i] != HW_T_STATUS)
 			snprintf(shared, sizeof(shared), "$share/%s/%s", cfg->group, filter);
 		else
 			snprintf(shared, sizeof(shared), "%s", filter);
@@ -130,6 +131,18 @@ static int broker_up(hw_mqtt_t *m, hw_collector_t *c, const hw_collector_cfg_t *
 	hw_collector_grace(c, hw_mono_ms());
 	hw_collector_republish_all(c);
 	return HW_OK;
+}
+
+/* Ends the process at once when a group's leader no longer holds its lease: another member
+ * may lead by now, so not one more write or publication may come from here. */
+static void still_leader(hw_leader_t *leader, const char *group)
+{
+	const char *why;
+
+	if(leader && !hw_leader_valid(leader, hw_mono_ms(), &why)){
+		hw_log(HW_LOG_ERROR, "no longer the leader of group %s (%s): stopping at once", group, why);
+		_Exit(3);
+	}
 }
 
 static void log_stats(hw_collector_t *c, hw_store_t *st, hw_storeq_t *q, uint64_t *last_received, int64_t span_ms)
@@ -250,13 +263,7 @@ int main(int argc, char **argv)
 		int64_t now, mono;
 		hw_mqtt_msg_t *msg;
 		int handled = 0;
-		const char *why;
-
-		if(leader && !hw_leader_valid(leader, hw_mono_ms(), &why)){
-			/* another member may lead by now: not one more write or publication from here */
-			hw_log(HW_LOG_ERROR, "no longer the leader of group %s (%s): stopping at once", cfg.group, why);
-			_Exit(3);
-		}
+		still_leader(leader, cfg.group);
 		if(!hw_mqtt_connected(m)){
 			if(was_connected){
 				hw_mqtt_last_error(m, &err);
@@ -281,6 +288,9 @@ int main(int argc, char **argv)
 			hw_log(HW_LOG_ERROR, "poll: %s", strerror(errno));
 			break;
 		}
+		/* again after the wait: a leader frozen in poll (SIGSTOP, a paused VM) must not handle
+		 * what queued meanwhile when its lease ran out */
+		still_leader(leader, cfg.group);
 		while(handled < DRAIN_PER_TURN && (msg = hw_mqtt_next(m))){
 			hw_topic_t t;
 			if(reconcile > 0) reconcile--;

@@ -605,16 +605,22 @@ static void TEST_lease_expiry_release_and_tokens(void)
 			10000));
 	CU_ASSERT_STRING_EQUAL(tq_code(&q, "cmd/claim", "{\"session\":\"lease-live\",\"claimant\":\"a\"}"), "not_recoverable");
 	CU_ASSERT_STRING_EQUAL(tq_code(&q, "cmd/claim", "{\"session\":\"lease-done\",\"claimant\":\"a\"}"), "not_recoverable");
-	/* claim with a short lease */
-	CU_ASSERT_FATAL(tq_ok(&q, "cmd/claim", "{\"session\":\"lease-1\",\"claimant\":\"m-a\",\"lease_ms\":400}", &r));
+	/* claim with a short lease (long enough for the two conflicting requests below to be
+	 * answered inside it on a loaded machine: each costs a few store round trips) */
+	int64_t claimed_at = hwt_now_ms();
+	CU_ASSERT_FATAL(tq_ok(&q, "cmd/claim", "{\"session\":\"lease-1\",\"claimant\":\"m-a\",\"lease_ms\":3000}", &r));
 	hw_js_str_member(hw_js_of(r.data), "token", token1, sizeof(token1));
 	CU_ASSERT_EQUAL(hw_js_int_member(hw_js_of(r.data), "generation", 0), 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.data, "\"stored\":true"));
 	hw_reply_cleanup(&r);
 	CU_ASSERT_STRING_EQUAL(tq_code(&q, "cmd/claim", "{\"session\":\"lease-1\",\"claimant\":\"m-b\"}"), "conflict");
 	CU_ASSERT_STRING_EQUAL(tq_code(&q, "cmd/clear", "{\"session\":\"lease-1\"}"), "conflict");
+	CU_ASSERT(hwt_now_ms() - claimed_at < 3000); /* else the conflicts above proved nothing */
 	/* the lease runs out: another claimer gets the next generation */
-	hwt_sleep_ms(500);
+	{
+		int64_t left = claimed_at + 3100 - hwt_now_ms();
+		if(left > 0) hwt_sleep_ms((int)left);
+	}
 	CU_ASSERT_FATAL(tq_ok(&q, "cmd/claim", "{\"session\":\"lease-1\",\"claimant\":\"m-b\",\"lease_ms\":60000}", &r));
 	hw_js_str_member(hw_js_of(r.data), "token", token2, sizeof(token2));
 	CU_ASSERT_EQUAL(hw_js_int_member(hw_js_of(r.data), "generation", 0), 2);
