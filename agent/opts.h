@@ -32,6 +32,7 @@ typedef struct hw_agent_cfg {
 	char task[HW_TEXT_MAX + 1];
 	int64_t interval_ms;
 	int64_t grace_ms;        /* 0 on input: 3 intervals */
+	int hb_qos;              /* QoS of heartbeats (0 or 1); births, events and statuses are QoS 1 */
 	int keepalive_s;
 	int64_t no_progress_ms;  /* 0: never */
 	int restart;             /* HW_RESTART_* */

@@ -259,7 +259,7 @@ static void publish_hb(agent_t *a)
 		hw_logs(HW_LOG_ERROR, a->cfg.session, "cannot encode heartbeat: %s", err.msg);
 		return;
 	}
-	if(hw_mqtt_publish(a->mqtt, a->t_hb, buf, n, 1, false, &err) == HW_OK) a->seq++;
+	if(hw_mqtt_publish(a->mqtt, a->t_hb, buf, n, a->cfg.hb_qos, false, &err) == HW_OK) a->seq++;
 	free(buf);
 }
 

@@ -3,15 +3,20 @@
  * their wills, against a running broker, collector and store. bench/run-fleet starts those and
  * runs the phases:
  *
- *   hwbench_fleet ceiling --port P --sessions N --seconds S
- *       the broker's own delivery ceiling: N connections publish heartbeats (QoS 1) under a topic
- *       root the collector does not read, and one plain subscriber here counts deliveries.
- *   hwbench_fleet ingest --port P --sessions N --seconds S --mongo URI --db DB
- *       N sessions register and publish QoS 1 heartbeats unpaced (at most 4,000 not yet
- *       acknowledged by the broker) for S seconds, then an idle
- *       event each: the collector's sustained ingest is every heartbeat divided by the time until
- *       it published the last session idle; then the time until the database holds every
- *       session idle (persisted, coalesced: one document per session; --persist-wait-s caps it).
+ *   hwbench_fleet ceiling --port P --sessions N --seconds S [--qos Q]
+ *       the broker's own delivery ceiling: N connections publish heartbeats (QoS Q, default 0)
+ *       under a topic root the collector does not read, and one plain subscriber here counts
+ *       deliveries (at most 4,000 sent and not delivered, or at QoS 1 not acknowledged).
+ *   hwbench_fleet ingest --port P --sessions N --seconds S [--qos Q] [--collector ID] --mongo URI --db DB
+ *       N sessions register and publish heartbeats (QoS Q) unpaced for S seconds, then an idle
+ *       event each. Windows: at QoS 1 at most 4,000 not acknowledged by the broker; with
+ *       --collector at most 100,000 sent and not yet counted by the collector (its retained
+ *       collector/ID/metrics: run it with --metrics-ms 1000). The collector's sustained ingest
+ *       is every heartbeat it received (its own count, so a QoS 0 heartbeat the broker dropped
+ *       is not counted) divided by the time until it published the last session idle; then
+ *       the time until the database holds every session idle with its last heartbeat
+ *       (progress.tools = that heartbeat's seq): persisted in coalesced form, one document per
+ *       session reflecting the newest heartbeat (--persist-wait-s caps it).
  *   hwbench_fleet hold --port P --sessions N --kill K --interval-ms I
  *       N sessions register and heartbeat every I ms; once the collector tracks all of them,
  *       prints "tracked" (run-fleet reads the collector's memory then), then drops K connections
@@ -49,8 +54,8 @@
 
 typedef struct opts {
 	int port;
-	long sessions, seconds, kill, interval_ms, runs, persist_s;
-	const char *mongo, *db, *agent, *state_dir, *tag;
+	long sessions, seconds, kill, interval_ms, runs, persist_s, qos;
+	const char *mongo, *db, *agent, *state_dir, *tag, *collector;
 } opts_t;
 
 /* ------------------------------------------------------------------ helpers */
@@ -107,6 +112,9 @@ typedef struct fleet {
 	int64_t epoch;
 	long counted;       /* ceiling: deliveries counted */
 	int64_t first_us, last_us;
+	char metrics_topic[HW_TOPIC_MAX]; /* ingest: the collector's retained counters */
+	long long metrics_received;       /* its messages.received, -1 before the first */
+	int64_t metrics_at_us;            /* when that arrived (monotonic) */
 } fleet_t;
 
 static fleet_t *g_fleet;
@@ -126,6 +134,20 @@ static long sess_index(const fleet_t *f, const char *topic, size_t tl)
 	for(size_t i = pl; i < tl; i++){
 		if(topic[i] < '0' || topic[i] > '9') return -1;
 		v = v * 10 + (topic[i] - '0');
+	}
+	return v < f->o->sessions ? v : -1;
+}
+
+/* Parses "<prefix><n>" (a session id); -1 when it is not one of ours. */
+static long sess_index_id(const fleet_t *f, const char *id)
+{
+	size_t pl = strlen(f->prefix);
+	long v = 0;
+
+	if(strncmp(id, f->prefix, pl) != 0 || !id[pl]) return -1;
+	for(const char *p = id + pl; *p; p++){
+		if(*p < '0' || *p > '9') return -1;
+		v = v * 10 + (*p - '0');
 	}
 	return v < f->o->sessions ? v : -1;
 }
@@ -164,6 +186,18 @@ static void on_msg(hwt_mq_t *c, const char *topic, size_t tl, const void *payloa
 		if(!f->counted) f->first_us = now;
 		f->last_us = now;
 		f->counted++;
+		return;
+	}
+	if(f->metrics_topic[0] && tl == strlen(f->metrics_topic) && memcmp(topic, f->metrics_topic, tl) == 0){
+		const char *p = payload, *k = "\"received\":";
+		size_t kl = strlen(k);
+		for(size_t j = 0; j + kl < len; j++){
+			if(memcmp(p + j, k, kl) != 0) continue;
+			f->metrics_received = 0;
+			for(j += kl; j < len && p[j] >= '0' && p[j] <= '9'; j++) f->metrics_received = f->metrics_received * 10 + (p[j] - '0');
+			f->metrics_at_us = hw_mono_us();
+			break;
+		}
 		return;
 	}
 	i = sess_index(f, topic, tl);
@@ -245,6 +279,42 @@ static void window(fleet_t *f)
 	while(hwt_mqpool_unacked(f->pool) > UNACKED_MAX) hwt_mqpool_run(f->pool, 1);
 }
 
+/* The ceiling's window at QoS 0 (no PUBACKs): end to end, at most UNACKED_MAX heartbeats sent
+ * and not yet delivered to the counting subscriber in this process. */
+static void window_delivered(fleet_t *f, uint64_t sent)
+{
+	while(sent > (uint64_t)f->counted + UNACKED_MAX){
+		long before = f->counted;
+		hwt_mqpool_run(f->pool, 1);
+		if(f->counted == before && hwt_mqpool_pending(f->pool) == 0 && hwt_mqpool_run(f->pool, 200) == 0 &&
+				f->counted == before)
+			break; /* nothing moves: a QoS 0 delivery was dropped; do not wait forever */
+	}
+}
+
+/* The ingest's end-to-end window: at most E2E_MAX heartbeats sent and not yet counted by the
+ * collector (its retained counters, every --metrics-ms: keep that well under
+ * E2E_MAX / rate). Without it, QoS 0 heartbeats would pile up in the broker as fast as this
+ * process can write them, and the offered rate would say nothing about the collector. recv0
+ * is the collector's count at the start (< 0: no counters, no window). */
+#define E2E_MAX 100000
+
+static void window_collector(fleet_t *f, long long recv0, uint64_t sent, int64_t until_us)
+{
+	if(recv0 < 0) return;
+	while(f->metrics_received >= 0 && (long long)sent - (f->metrics_received - recv0) > E2E_MAX && hw_mono_us() < until_us)
+		hwt_mqpool_run(f->pool, 5);
+}
+
+/* CPU time of this process (user + system), us. */
+static int64_t cpu_us(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+}
+
 /* Connects sessions [0, n) with their wills, then each publishes its retained online status and
  * its birth. Returns 0 once every connection is up and every message acknowledged. */
 static int register_all(fleet_t *f, long n, long interval_ms)
@@ -299,15 +369,18 @@ static int register_all(fleet_t *f, long n, long interval_ms)
 static int heartbeat(fleet_t *f, long i, int qos, const char *root)
 {
 	char sid[64], topic[HW_TOPIC_MAX], buf[512];
+	int64_t now;
 	int len;
 
 	sid_of(f, i, sid, sizeof(sid));
 	if(hw_topic_build(topic, sizeof(topic), root, HW_T_HB, f->machine, sid, NULL) != HW_OK) return -1;
 	f->seq[i]++;
+	now = hw_time_ms();
+	/* progress.tools is the seq: the persisted check knows each session's last heartbeat by it */
 	len = snprintf(buf, sizeof(buf), "{\"v\":1,\"session\":\"%s\",\"epoch\":%" PRId64 ",\"seq\":%" PRId64 ",\"ts\":%" PRId64 ","
 			"\"interval_ms\":%ld,\"state\":\"active\",\"child\":{\"pid\":%ld,\"proc\":\"S\",\"cpu_ms\":%" PRId64 "},"
 			"\"progress\":{\"prompts\":3,\"tools\":%" PRId64 ",\"last_activity_ts\":%" PRId64 "}}",
-			sid, f->epoch, f->seq[i], hw_time_ms(), f->o->interval_ms, 10000 + i, f->seq[i], f->seq[i], hw_time_ms());
+			sid, f->epoch, f->seq[i], now, f->o->interval_ms, 10000 + i, f->seq[i], f->seq[i], now);
 	return hwt_mq_publish(f->c[i], topic, buf, (size_t)len, qos, false);
 }
 
@@ -375,8 +448,11 @@ static int cmd_ceiling(const opts_t *o)
 	end = t0 + o->seconds * 1000000LL;
 	while(hw_mono_us() < end){
 		for(long i = 0; i < o->sessions; i++){
-			if(heartbeat(&f, i, 1, "bench/ceiling") == 0) sent++;
-			if(i % 64 == 63) window(&f);
+			if(heartbeat(&f, i, (int)o->qos, "bench/ceiling") == 0) sent++;
+			if(i % 64 == 63){
+				if(o->qos) window(&f);
+				else window_delivered(&f, sent);
+			}
 		}
 		drain(&f, 4u << 20);
 	}
@@ -394,83 +470,149 @@ static int cmd_ceiling(const opts_t *o)
 	return 0;
 }
 
-/* Sessions idle in the database (state "idle", machine m). */
-static long db_idle(mongoc_client_t *mc, const char *db, const char *machine)
+/* Sessions of machine m in the database that are idle and whose document holds their last
+ * heartbeat (progress.tools is the heartbeat's seq: last[i] for session i): persisted in
+ * coalesced form, one document per session reflecting the newest heartbeat. */
+static long db_persisted(mongoc_client_t *mc, const fleet_t *f, const int64_t *last)
 {
-	mongoc_collection_t *coll = mongoc_client_get_collection(mc, db, "sessions");
-	bson_t f = BSON_INITIALIZER;
-	bson_error_t err;
-	int64_t n;
+	mongoc_collection_t *coll = mongoc_client_get_collection(mc, f->o->db, "sessions");
+	bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, proj;
+	const bson_t *doc;
+	mongoc_cursor_t *cur;
+	long n = 0;
 
-	BSON_APPEND_UTF8(&f, "machine", machine);
-	BSON_APPEND_UTF8(&f, "state", "idle");
-	n = mongoc_collection_count_documents(coll, &f, NULL, NULL, NULL, &err);
-	bson_destroy(&f);
+	BSON_APPEND_UTF8(&filter, "machine", f->machine);
+	BSON_APPEND_UTF8(&filter, "state", "idle");
+	BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &proj);
+	BSON_APPEND_INT32(&proj, "progress.tools", 1);
+	bson_append_document_end(&opts, &proj);
+	cur = mongoc_collection_find_with_opts(coll, &filter, &opts, NULL);
+	while(mongoc_cursor_next(cur, &doc)){
+		bson_iter_t it;
+		long i;
+		if(!bson_iter_init_find(&it, doc, "_id") || !BSON_ITER_HOLDS_UTF8(&it)) continue;
+		i = sess_index_id(f, bson_iter_utf8(&it, NULL));
+		if(i < 0 || !bson_iter_init(&it, doc) || !bson_iter_find_descendant(&it, "progress.tools", &it)) continue;
+		if(BSON_ITER_HOLDS_INT64(&it) || BSON_ITER_HOLDS_INT32(&it) || BSON_ITER_HOLDS_DOUBLE(&it))
+			n += bson_iter_as_int64(&it) == last[i];
+	}
+	mongoc_cursor_destroy(cur);
+	bson_destroy(&opts);
+	bson_destroy(&filter);
 	mongoc_collection_destroy(coll);
-	return (long)n;
+	return n;
+}
+
+/* Runs the pool until a metrics message of the collector arrives after since_us (monotonic);
+ * returns its messages.received, -1 after timeout_ms. */
+static long long metrics_after(fleet_t *f, int64_t since_us, int timeout_ms)
+{
+	int64_t end = hw_mono_ms() + timeout_ms;
+
+	if(!f->metrics_topic[0]) return -1;
+	while(f->metrics_received < 0 || f->metrics_at_us <= since_us){
+		if(hw_mono_ms() >= end) return -1;
+		hwt_mqpool_run(f->pool, 20);
+	}
+	return f->metrics_received;
 }
 
 static int cmd_ingest(const opts_t *oo)
 {
 	fleet_t f;
 	uint64_t sent = 0;
-	int64_t t0, end, done;
+	int64_t t0, end, done, cpu0, cpu1, *last;
+	long long recv0 = -1, recv1 = -1;
 	char sid[64], topic[HW_TOPIC_MAX], buf[256];
 	opts_t io = *oo;
 	const opts_t *o = &io;
 
 	/* a long interval: the sessions stay idle (no stall) while the database catches up */
 	io.interval_ms = 600000;
-	if(fleet_open(&f, o, "i", true) != 0 || register_all(&f, o->sessions, io.interval_ms) != 0) return 1;
+	if(fleet_open(&f, o, "i", true) != 0) return 1;
+	last = calloc((size_t)o->sessions, sizeof(*last));
+	if(!last) return 1;
+	f.metrics_received = -1;
+	if(o->collector){
+		/* the collector's own count of what it received: QoS 0 heartbeats a broker dropped are
+		 * not counted as ingested */
+		char presence[HW_TOPIC_MAX];
+		if(hw_topic_build(presence, sizeof(presence), ROOT, HW_T_COLLECTOR, NULL, o->collector, NULL) != HW_OK ||
+				(size_t)snprintf(f.metrics_topic, sizeof(f.metrics_topic), "%s/metrics", presence) >= sizeof(f.metrics_topic))
+			return 1;
+		if(hwt_mq_subscribe(f.c[o->sessions], f.metrics_topic, 0) != 0) return 1;
+	}
+	if(register_all(&f, o->sessions, io.interval_ms) != 0) return 1;
 	if(!wait_state(&f, 0, o->sessions, HW_STATE_STARTING, -1, 60000)){
 		fprintf(stderr, "fleet: the collector did not register every session\n");
 		return 1;
 	}
-	fprintf(stderr, "fleet: ingest: %ld sessions, unpaced QoS 1 heartbeats for %ld s\n", o->sessions, o->seconds);
+	/* every registration is applied (the retained states are out): the next counters hold them */
+	recv0 = metrics_after(&f, hw_mono_us(), 30000);
+	fprintf(stderr, "fleet: ingest: %ld sessions, unpaced QoS %ld heartbeats for %ld s\n", o->sessions, o->qos, o->seconds);
+	cpu0 = cpu_us();
 	t0 = hw_mono_us();
 	end = t0 + o->seconds * 1000000LL;
 	while(hw_mono_us() < end){
 		for(long i = 0; i < o->sessions; i++){
-			if(heartbeat(&f, i, 1, ROOT) == 0) sent++;
-			if(i % 64 == 63) window(&f);
+			if(heartbeat(&f, i, (int)o->qos, ROOT) == 0) sent++;
+			if(i % 64 == 63){
+				window(&f);
+				window_collector(&f, recv0, sent, end);
+			}
 		}
 		drain(&f, 4u << 20);
 	}
 	for(long i = 0; i < o->sessions; i++){
 		int len;
+		last[i] = f.seq[i];
 		sid_of(&f, i, sid, sizeof(sid));
 		hw_topic_build(topic, sizeof(topic), ROOT, HW_T_EV, f.machine, sid, NULL);
 		len = snprintf(buf, sizeof(buf), "{\"v\":1,\"session\":\"%s\",\"epoch\":%" PRId64 ",\"seq\":%" PRId64 ",\"ts\":%" PRId64 ",\"type\":\"idle\"}",
 				sid, f.epoch, ++f.seq[i], hw_time_ms());
 		hwt_mq_publish(f.c[i], topic, buf, (size_t)len, 1, false);
 	}
+	cpu1 = cpu_us();
 	emit("ingest_sessions", (double)o->sessions, "sessions", 1);
+	emit("ingest_qos", (double)o->qos, "qos", 1);
 	emit("ingest_offered_hb_per_s", (double)sent * 1e6 / (double)(end - t0), "hb/s", (long)sent);
+	if(sent) emit("ingest_sim_cpu_us_per_hb", (double)(cpu1 - cpu0) / (double)sent, "us", (long)sent);
 	done = wait_state(&f, 0, o->sessions, HW_STATE_IDLE, -1, 300000);
 	if(!done){
 		fprintf(stderr, "fleet: the collector did not publish every session idle\n");
 		return 1;
 	}
-	emit("ingest_collector_hb_per_s", (double)sent * 1e6 / (double)(done - t0), "hb/s", (long)sent);
+	if(recv0 >= 0) recv1 = metrics_after(&f, done, 30000);
+	if(recv1 >= 0){
+		/* received in between: the heartbeats and one idle event per session */
+		long long got = recv1 - recv0 - o->sessions;
+		emit("ingest_collector_received_hb", (double)got, "hb", (long)sent);
+		emit("ingest_dropped_hb", (double)((long long)sent - got), "hb", (long)sent);
+		emit("ingest_collector_hb_per_s", (double)got * 1e6 / (double)(done - t0), "hb/s", (long)got);
+	}else{
+		fprintf(stderr, "fleet: no counters from the collector: counting every heartbeat sent as received\n");
+		emit("ingest_collector_hb_per_s", (double)sent * 1e6 / (double)(done - t0), "hb/s", (long)sent);
+	}
 	if(o->mongo){
 		mongoc_client_t *mc;
 		long n = 0;
 		int64_t pend = hw_mono_ms() + o->persist_s * 1000;
 		mongoc_init();
 		mc = mongoc_client_new(o->mongo);
-		while(mc && (n = db_idle(mc, o->db, f.machine)) < o->sessions && hw_mono_ms() < pend){
+		while(mc && (n = db_persisted(mc, &f, last)) < o->sessions && hw_mono_ms() < pend){
 			hwt_mqpool_run(f.pool, 0);
 			sleep(1);
 		}
 		if(n == o->sessions)
 			emit("ingest_persisted_after_s", (double)(hw_mono_us() - done) / 1e6, "s", n);
 		else
-			fprintf(stderr, "fleet: only %ld of %ld sessions idle in the database after %ld s\n", n, o->sessions,
-					o->persist_s);
+			fprintf(stderr, "fleet: only %ld of %ld sessions idle with their last heartbeat in the database after %ld s\n",
+					n, o->sessions, o->persist_s);
 		emit("ingest_persisted_sessions", (double)n, "sessions", o->sessions);
 		if(mc) mongoc_client_destroy(mc);
 	}
 	for(long i = 0; i < o->sessions; i++) hwt_mq_disconnect(f.c[i]);
+	free(last);
 	fleet_close(&f);
 	return 0;
 }
@@ -666,6 +808,8 @@ int main(int argc, char **argv)
 		else if(!strcmp(a, "--interval-ms")) ok = parse_long(v, 100, 3600000, &o.interval_ms);
 		else if(!strcmp(a, "--runs")) ok = parse_long(v, 1, 10000, &o.runs);
 		else if(!strcmp(a, "--persist-wait-s")) ok = parse_long(v, 0, 86400, &o.persist_s);
+		else if(!strcmp(a, "--qos")) ok = parse_long(v, 0, 1, &o.qos);
+		else if(!strcmp(a, "--collector")) o.collector = v;
 		else if(!strcmp(a, "--mongo")) o.mongo = v;
 		else if(!strcmp(a, "--db")) o.db = v;
 		else if(!strcmp(a, "--agent")) o.agent = v;

@@ -517,6 +517,7 @@ static void TEST_options_are_checked_and_named(void)
 	CU_ASSERT_EQUAL(cfg.interval_ms, 5000);
 	CU_ASSERT_EQUAL(cfg.grace_ms, 15000);
 	CU_ASSERT_EQUAL(cfg.keepalive_s, 10);
+	CU_ASSERT_EQUAL(cfg.hb_qos, 0);
 	CU_ASSERT_EQUAL(cfg.max_restarts, 3);
 	CU_ASSERT_EQUAL(cfg.when_paused, HW_WHEN_PAUSED_WAIT);
 	CU_ASSERT(cfg.machine[0] != '\0');
@@ -541,6 +542,10 @@ static void TEST_options_are_checked_and_named(void)
 	CU_ASSERT_EQUAL(load(&cfg, &err, "--state-dir", "relative/dir", NULL, NULL), HW_ERR_CONFIG);
 	CU_ASSERT_EQUAL(load(&cfg, &err, "--no-progress-ms", "50", NULL, NULL), HW_ERR_CONFIG);
 	CU_ASSERT_EQUAL(load(&cfg, &err, "--max-restarts", "-1", NULL, NULL), HW_ERR_CONFIG);
+	CU_ASSERT_EQUAL(load(&cfg, &err, "--hb-qos", "2", NULL, NULL), HW_ERR_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "--hb-qos"));
+	CU_ASSERT_EQUAL(load(&cfg, &err, "--hb-qos", "1", NULL, NULL), HW_OK);
+	CU_ASSERT_EQUAL(cfg.hb_qos, 1);
 
 	setenv("HEARTWIRE_INTERVAL_MS", "2s", 1);
 	CU_ASSERT_EQUAL(load(&cfg, &err, NULL, NULL, NULL, NULL), HW_OK);
