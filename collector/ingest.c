@@ -264,17 +264,19 @@ static hw_sess_t *dirty_pop(hw_sess_t **list, int k)
 	return s;
 }
 
-static void store_push(hw_collector_t *c, hw_op_t *op, hw_sess_t *s)
+/* Queues op (taking it); false when the buffer was full (op dropped, counted; s, when given,
+ * is marked for the re-write from memory). */
+static bool store_push(hw_collector_t *c, hw_op_t *op, hw_sess_t *s)
 {
 	hw_error_t err;
 	int rc;
 
 	if(!c->q){
 		hw_op_free(op);
-		return;
+		return false;
 	}
 	rc = hw_storeq_push(c->q, op, &err);
-	if(rc == HW_OK) return;
+	if(rc == HW_OK) return true;
 	c->n.store_dropped++;
 	if(s){
 		s->store_lost = true;
@@ -286,6 +288,7 @@ static void store_push(hw_collector_t *c, hw_op_t *op, hw_sess_t *s)
 				"sessions will be re-written from memory when it drains, events in between are lost",
 				(long long)c->cfg->store_buffer);
 	}
+	return false;
 }
 
 static bool can_publish(const hw_collector_t *c)
@@ -333,8 +336,9 @@ static void sess_emit(hw_collector_t *c, hw_sess_t *s, bool barrier, bool publis
 		op->json = json;
 		op->len = len;
 		json = NULL;
-		s->stored_version = d->version;
-		store_push(c, op, s);
+		/* only a version the queue took counts as stored: the re-write after an overflow
+		 * then queues exactly the sessions whose newest version is not on its way */
+		if(store_push(c, op, s)) s->stored_version = d->version;
 	}
 	free(json);
 }
@@ -354,63 +358,64 @@ static void publish_alert(hw_collector_t *c, hw_sess_t *s, const char *alert, in
 	if(n > 0 && c->mqtt) hw_collector_publish(c, HW_T_ALERT, NULL, s->doc.session, buf, (size_t)n, 1, false);
 }
 
-static void transition_event(hw_collector_t *c, hw_sess_t *s, const hw_step_t *st, int64_t now)
+/* Queues the transition of s from from_row to to_row as an event with id `id`. */
+static void transition_push(hw_collector_t *c, const hw_sess_t *s, const char *id, int from_row, int to_row,
+		const char *input, int64_t seq, int64_t now)
 {
-	hw_op_t *op;
-	hw_event_rec_t *e;
-	char seq[24];
+	hw_op_t *op = hw_op_new(HW_OP_EVENT);
+	hw_event_rec_t *e = hw_event_rec_new(id, s->doc.session, s->doc.machine, s->doc.project, NULL);
 
-	if(!c->q) return;
-	op = hw_op_new(HW_OP_EVENT);
-	e = calloc(1, sizeof(*e));
 	if(!op || !e){
 		hw_op_free(op);
 		free(e);
 		return;
 	}
 	op->ev = e;
-	if(st->trigger_seq >= 0) snprintf(seq, sizeof(seq), "%lld", (long long)st->trigger_seq);
-	else snprintf(seq, sizeof(seq), "-");
-	hw_row_split(st->from_row, &e->from_state, &e->from_cause);
-	hw_row_split(st->to_row, &e->to_state, &e->to_cause);
-	/* deterministic: a replay of the same message makes the same id */
-	snprintf(e->id, sizeof(e->id), "%s:%lld:%s:%s:%s.%s", s->doc.session, (long long)s->doc.epoch, seq,
-			hw_input_name(st->input), hw_state_name(e->to_state), hw_cause_name(e->to_cause));
-	snprintf(e->session, sizeof(e->session), "%s", s->doc.session);
-	snprintf(e->machine, sizeof(e->machine), "%s", s->doc.machine);
-	snprintf(e->project, sizeof(e->project), "%s", s->doc.project);
+	hw_row_split(from_row, &e->from_state, &e->from_cause);
+	hw_row_split(to_row, &e->to_state, &e->to_cause);
 	e->kind = HW_EVK_TRANSITION;
 	e->at = now;
 	e->epoch = s->doc.epoch;
-	e->seq = st->trigger_seq;
-	e->input = hw_input_name(st->input);
+	e->seq = seq;
+	e->input = input;
 	store_push(c, op, NULL);
+}
+
+static void transition_event(hw_collector_t *c, hw_sess_t *s, const hw_step_t *st, int64_t now)
+{
+	char seq[24], id[HW_EVENT_ID_MAX];
+	int to_state, to_cause;
+
+	if(!c->q) return;
+	if(st->trigger_seq >= 0) snprintf(seq, sizeof(seq), "%lld", (long long)st->trigger_seq);
+	else snprintf(seq, sizeof(seq), "-");
+	hw_row_split(st->to_row, &to_state, &to_cause);
+	/* deterministic: a replay of the same message makes the same id */
+	snprintf(id, sizeof(id), "%s:%lld:%s:%s:%s.%s", s->doc.session, (long long)s->doc.epoch, seq,
+			hw_input_name(st->input), hw_state_name(to_state), hw_cause_name(to_cause));
+	transition_push(c, s, id, st->from_row, st->to_row, hw_input_name(st->input), st->trigger_seq, now);
 }
 
 static void agent_event(hw_collector_t *c, const hw_topic_t *t, const hw_sess_t *s, const hw_ev_t *ev, int64_t now)
 {
 	hw_op_t *op;
 	hw_event_rec_t *e;
+	char id[HW_EVENT_ID_MAX];
 
 	if(!c->q) return;
+	snprintf(id, sizeof(id), "%s:%lld:%lld", ev->session, (long long)ev->epoch, (long long)ev->seq);
 	op = hw_op_new(HW_OP_EVENT);
-	e = malloc(sizeof(*e));
+	e = hw_event_rec_new(id, ev->session, t->machine, s ? s->doc.project : "", ev);
 	if(!op || !e){
 		hw_op_free(op);
 		free(e);
 		return;
 	}
-	memset(e, 0, offsetof(hw_event_rec_t, ev));
 	op->ev = e;
-	snprintf(e->id, sizeof(e->id), "%s:%lld:%lld", ev->session, (long long)ev->epoch, (long long)ev->seq);
-	snprintf(e->session, sizeof(e->session), "%s", ev->session);
-	snprintf(e->machine, sizeof(e->machine), "%s", t->machine);
-	snprintf(e->project, sizeof(e->project), "%s", s ? s->doc.project : "");
 	e->kind = HW_EVK_AGENT;
 	e->at = now;
 	e->epoch = ev->epoch;
 	e->seq = ev->seq;
-	e->ev = *ev;
 	store_push(c, op, NULL);
 }
 
@@ -566,6 +571,8 @@ static bool sess_keep(hw_collector_t *c, hw_sess_t *s, bool fresh, const hw_step
 	return false;
 }
 
+static void hb_release(hw_collector_t *c, hw_sess_t *s, int64_t now_mono);
+
 static void handle_birth(hw_collector_t *c, const hw_topic_t *t, const char *topic, const void *p, size_t len,
 		int64_t now, int64_t now_mono)
 {
@@ -581,6 +588,9 @@ static void handle_birth(hw_collector_t *c, const hw_topic_t *t, const char *top
 	}
 	s = sess_for(c, t, topic, true, true, b.epoch, b.claim_token, &fresh, &moved);
 	if(!s) goto cleanup;
+	/* A held heartbeat is older than any later message of its session: it goes first, or the
+	 * (epoch, seq) guard would refuse it afterwards and its progress would never be stored. */
+	hb_release(c, s, now_mono);
 	if(hw_sess_birth(s, &b, now, &st, &err) != HW_OK) hw_logs(HW_LOG_ERROR, b.session, "%s", err.msg);
 	if(moved && !st.stale){
 		hw_logs(HW_LOG_INFO, b.session, "moved from machine %s to %s (epoch %lld)", s->doc.machine, t->machine,
@@ -720,6 +730,7 @@ static void handle_ev(hw_collector_t *c, const hw_topic_t *t, const char *topic,
 		}
 		return;
 	}
+	hb_release(c, s, now_mono); /* the held heartbeat is older: first (handle_birth) */
 	if(hw_sess_ev(s, &ev, now, &st, &err) != HW_OK) hw_logs(HW_LOG_ERROR, ev.session, "%s", err.msg);
 	if(!sess_keep(c, s, fresh, &st)){
 		agent_event(c, t, NULL, &ev, now);
@@ -746,6 +757,7 @@ static void handle_status(hw_collector_t *c, const hw_topic_t *t, const char *to
 	}
 	s = sess_for(c, t, topic, true, false, stt.epoch, NULL, &fresh, &moved);
 	if(!s) return;
+	hb_release(c, s, now_mono); /* the held heartbeat is older: first (handle_birth) */
 	hw_sess_status(s, &stt, now, &st);
 	if(!sess_keep(c, s, fresh, &st)) return;
 	sess_after(c, s, &st, now, now_mono);
@@ -835,32 +847,12 @@ int hw_collector_adopt(void *ctx, hw_session_t *doc, int64_t birth_epoch, hw_err
  * their transitions were written, so the log gets one transition that closes the gap. */
 static void retained_event(hw_collector_t *c, const hw_sess_t *s, int from_row, int64_t now)
 {
-	hw_op_t *op;
-	hw_event_rec_t *e;
+	char id[HW_EVENT_ID_MAX];
 
 	if(!c->q || from_row == hw_sess_row(s)) return;
-	op = hw_op_new(HW_OP_EVENT);
-	e = calloc(1, sizeof(*e));
-	if(!op || !e){
-		hw_op_free(op);
-		free(e);
-		return;
-	}
-	op->ev = e;
-	hw_row_split(from_row, &e->from_state, &e->from_cause);
-	e->to_state = s->doc.state;
-	e->to_cause = s->doc.cause;
-	snprintf(e->id, sizeof(e->id), "%s:%lld:v%lld:retained:%s.%s", s->doc.session, (long long)s->doc.epoch,
-			(long long)s->doc.version, hw_state_name(e->to_state), hw_cause_name(e->to_cause));
-	snprintf(e->session, sizeof(e->session), "%s", s->doc.session);
-	snprintf(e->machine, sizeof(e->machine), "%s", s->doc.machine);
-	snprintf(e->project, sizeof(e->project), "%s", s->doc.project);
-	e->kind = HW_EVK_TRANSITION;
-	e->at = now;
-	e->epoch = s->doc.epoch;
-	e->seq = -1;
-	e->input = "retained";
-	store_push(c, op, NULL);
+	snprintf(id, sizeof(id), "%s:%lld:v%lld:retained:%s.%s", s->doc.session, (long long)s->doc.epoch,
+			(long long)s->doc.version, hw_state_name(s->doc.state), hw_cause_name(s->doc.cause));
+	transition_push(c, s, id, from_row, hw_sess_row(s), "retained", -1, now);
 }
 
 int hw_collector_retained(hw_collector_t *c, const char *id, const void *payload, size_t len, hw_error_t *err)
@@ -1005,7 +997,10 @@ static void resync_store(hw_collector_t *c)
 		hw_sess_t *s = it.value;
 		if(!s->store_lost) continue;
 		s->store_lost = false;
-		s->stored_version = 0;
+		/* Not a forced write: when a later snapshot of the session was queued after the drop
+		 * (stored_version is the newest version the queue took), writing that version again
+		 * would only be a stale duplicate. */
+		if(s->stored_version >= s->doc.version) continue;
 		sess_emit(c, s, false, false, true);
 		requeued++;
 		if(c->store_resync) break; /* full again: the rest waits for the next round */

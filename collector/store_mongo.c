@@ -12,6 +12,7 @@
 #include "heartwire/log.h"
 #include "heartwire/states.h"
 
+#include "sindex_store.h"
 #include "store.h"
 #include "store_bson.h"
 
@@ -24,6 +25,8 @@
  * 100 or more upserts exhausts its pool and deadlocks the server (seen here: 100 open Rows in
  * one MsgUpdate, BeginTx waiting forever). 50 keeps well clear of that and still batches. */
 #define STORE_BULK_CHUNK 50
+/* Heartbeat-only changes reach the session index at most this late (transitions at once). */
+#define STORE_INDEX_FLUSH_MS 250
 
 struct hw_store {
 	mongoc_uri_t *uri;
@@ -42,6 +45,12 @@ struct hw_store {
 	uint64_t unwritten;
 	hw_store_stats_t stats;
 	hw_log_limit_t reject_limit;
+	/* The session index (collector/sindex.c): filled by the load, then only by the store thread. */
+	hw_sx_t *sx;
+	bool sx_reset;       /* the previous index was cleared (once, before the first write) */
+	bool sx_broken;      /* out of memory once: the index is removed and queries read `sessions` */
+	bool sx_removed;     /* ... and it has been removed */
+	int64_t sx_flushed;  /* hw_mono_ms() of the last index write */
 };
 
 /* ------------------------------------------------------------------ driver glue */
@@ -245,31 +254,32 @@ static void event_to_bson(const hw_event_rec_t *e, bson_t *out)
 		return;
 	}
 	BSON_APPEND_UTF8(out, "kind", "agent");
-	BSON_APPEND_UTF8(out, "type", hw_ev_type_name(e->ev.type));
-	BSON_APPEND_DATE_TIME(out, "agent_ts", e->ev.ts);
-	if(e->ev.text[0]) BSON_APPEND_UTF8(out, "text", e->ev.text);
-	if(e->ev.transcript[0]) BSON_APPEND_UTF8(out, "transcript", e->ev.transcript);
-	switch(e->ev.type){
+	if(!e->ev) return;
+	BSON_APPEND_UTF8(out, "type", hw_ev_type_name(e->ev->type));
+	BSON_APPEND_DATE_TIME(out, "agent_ts", e->ev->ts);
+	if(e->ev->text[0]) BSON_APPEND_UTF8(out, "text", e->ev->text);
+	if(e->ev->transcript[0]) BSON_APPEND_UTF8(out, "transcript", e->ev->transcript);
+	switch(e->ev->type){
 	case HW_EV_CLAUDE_SID:
-		BSON_APPEND_UTF8(out, "claude_sid", e->ev.claude_sid);
-		BSON_APPEND_UTF8(out, "source", hw_sid_source_name(e->ev.sid_source));
+		BSON_APPEND_UTF8(out, "claude_sid", e->ev->claude_sid);
+		BSON_APPEND_UTF8(out, "source", hw_sid_source_name(e->ev->sid_source));
 		break;
 	case HW_EV_HOOK:
-		BSON_APPEND_UTF8(out, "hook", e->ev.hook);
+		BSON_APPEND_UTF8(out, "hook", e->ev->hook);
 		break;
 	case HW_EV_PROGRESS:
 		BSON_APPEND_DOCUMENT_BEGIN(out, "progress", &sub);
-		BSON_APPEND_INT64(&sub, "prompts", e->ev.progress.prompts);
-		BSON_APPEND_INT64(&sub, "tools", e->ev.progress.tools);
-		if(e->ev.progress.last_activity_ts > 0)
-			BSON_APPEND_DATE_TIME(&sub, "last_activity_at", e->ev.progress.last_activity_ts);
+		BSON_APPEND_INT64(&sub, "prompts", e->ev->progress.prompts);
+		BSON_APPEND_INT64(&sub, "tools", e->ev->progress.tools);
+		if(e->ev->progress.last_activity_ts > 0)
+			BSON_APPEND_DATE_TIME(&sub, "last_activity_at", e->ev->progress.last_activity_ts);
 		bson_append_document_end(out, &sub);
 		break;
 	case HW_EV_EXIT:
 		BSON_APPEND_DOCUMENT_BEGIN(out, "exit", &sub);
-		if(e->ev.exit.code >= 0) BSON_APPEND_INT32(&sub, "code", e->ev.exit.code);
+		if(e->ev->exit.code >= 0) BSON_APPEND_INT32(&sub, "code", e->ev->exit.code);
 		else BSON_APPEND_NULL(&sub, "code");
-		if(e->ev.exit.signal >= 0) BSON_APPEND_INT32(&sub, "signal", e->ev.exit.signal);
+		if(e->ev->exit.signal >= 0) BSON_APPEND_INT32(&sub, "signal", e->ev->exit.signal);
 		else BSON_APPEND_NULL(&sub, "signal");
 		bson_append_document_end(out, &sub);
 		break;
@@ -300,6 +310,10 @@ int hw_store_new(hw_store_t **out, const hw_store_opts_t *opts, hw_storeq_t *q, 
 	st->prune_every_ms = opts->prune_every_ms > 0 ? opts->prune_every_ms : STORE_PRUNE_DEFAULT_MS;
 	st->batch_max = opts->batch_max > 0 ? opts->batch_max : STORE_BATCH_DEFAULT;
 	st->q = q;
+	if(hw_sx_new(&st->sx, err) != HW_OK){
+		rc = HW_ERR_NOMEM;
+		goto cleanup;
+	}
 	st->uri = mongoc_uri_new_with_error(opts->uri, &berr);
 	if(!st->uri){
 		rc = hw_error_set(err, HW_ERR_CONFIG, "--mongo-uri: %s", berr.message);
@@ -333,6 +347,7 @@ void hw_store_free(hw_store_t *st)
 	if(st->running) hw_store_stop(st, 0);
 	if(st->pool) mongoc_client_pool_destroy(st->pool);
 	if(st->uri) mongoc_uri_destroy(st->uri);
+	hw_sx_free(st->sx);
 	pthread_cond_destroy(&st->wake);
 	pthread_mutex_destroy(&st->lock);
 	free(st);
@@ -449,7 +464,7 @@ cleanup:
 }
 
 static int bulk_run(hw_store_t *st, mongoc_bulk_operation_t *bulk, const char *what, uint64_t nops,
-		uint64_t *written, hw_error_t *err);
+		uint64_t *written, int64_t *resend, hw_error_t *err);
 
 /* Re-inserting the `pending_transitions` of loaded documents (see trans_list_t). */
 typedef struct repair {
@@ -465,7 +480,7 @@ static int repair_flush(hw_store_t *st, repair_t *r, hw_error_t *err)
 
 	if(!r->bulk || !r->n) return HW_OK;
 	/* duplicates (already written) count as stale, which is what they are */
-	rc = bulk_run(st, r->bulk, "events", r->n, &written, err);
+	rc = bulk_run(st, r->bulk, "events", r->n, &written, NULL, err);
 	mongoc_bulk_operation_destroy(r->bulk);
 	r->bulk = NULL;
 	r->n = 0;
@@ -504,12 +519,79 @@ static int repair_pending(hw_store_t *st, mongoc_client_t *c, repair_t *r, const
 	return HW_OK;
 }
 
+/* A stored session the collector adopts at start: not completed or failed, or ended at or after
+ * ended_since (its retained state still has to be removed). */
+static bool load_wanted(const bson_t *doc, int64_t ended_since)
+{
+	bson_iter_t it;
+	const char *state = "";
+
+	if(bson_iter_init_find(&it, doc, "state") && BSON_ITER_HOLDS_UTF8(&it)) state = bson_iter_utf8(&it, NULL);
+	if(strcmp(state, "completed") != 0 && strcmp(state, "failed") != 0) return true;
+	if(!bson_iter_init_find(&it, doc, "ended_at")) return false;
+	if(BSON_ITER_HOLDS_DATE_TIME(&it)) return bson_iter_date_time(&it) >= ended_since;
+	if(BSON_ITER_HOLDS_INT64(&it) || BSON_ITER_HOLDS_INT32(&it)) return bson_iter_as_int64(&it) >= ended_since;
+	return false;
+}
+
+/* ------------------------------------------------------------------ the session index */
+
+/* Gives up on the index after an allocation failure: the next flush removes it from the
+ * database, and q/sessions reads `sessions` again (correct, only slower). */
+static void index_broken(hw_store_t *st, const hw_error_t *e)
+{
+	if(st->sx_broken) return;
+	hw_log(HW_LOG_ERROR, "the session index is off until restart (q/sessions reads the sessions collection): %s", e->msg);
+	st->sx_broken = true;
+}
+
+static void index_put_doc(hw_store_t *st, const bson_t *doc, const char *json, size_t len)
+{
+	hw_error_t e;
+
+	if(st->sx_broken) return;
+	if(hw__sx_put_doc(st->sx, doc, json, len, &e) == HW_ERR_NOMEM) index_broken(st, &e);
+}
+
+static void index_put_ops(hw_store_t *st, hw_op_t *batch)
+{
+	hw_error_t e;
+
+	for(hw_op_t *op = batch; op && !st->sx_broken; op = op->next){
+		if(op->kind == HW_OP_SESSION && op->json &&
+				hw__sx_put_json(st->sx, op->id, op->version, op->json, op->len, &e) == HW_ERR_NOMEM)
+			index_broken(st, &e);
+	}
+}
+
+/* Writes the index's changes; the first time, after clearing the previous collector's. */
+static int index_flush(hw_store_t *st, mongoc_client_t *c, hw_error_t *err)
+{
+	int rc;
+
+	if(st->sx_broken){
+		if(st->sx_removed) return HW_OK;
+		rc = hw__sx_reset(c, st->db, err);
+		if(rc == HW_OK) st->sx_removed = true;
+		return rc;
+	}
+	if(!st->sx_reset){
+		rc = hw__sx_reset(c, st->db, err);
+		if(rc != HW_OK) return rc;
+		st->sx_reset = true;
+	}
+	if(!hw_sx_dirty(st->sx)) return HW_OK;
+	rc = hw__sx_write(st->sx, c, st->db, err);
+	if(rc == HW_OK) st->sx_flushed = hw_mono_ms();
+	return rc;
+}
+
 int hw_store_load(hw_store_t *st, int64_t ended_since, hw_store_load_fn fn, void *ctx, uint64_t *skipped,
 		hw_error_t *err)
 {
 	mongoc_client_t *c = mongoc_client_pool_pop(st->pool);
 	mongoc_collection_t *coll = mongoc_client_get_collection(c, st->db, "sessions");
-	bson_t filter = BSON_INITIALIZER, or, a, b, nin, gte;
+	bson_t filter = BSON_INITIALIZER;
 	mongoc_cursor_t *cur;
 	const bson_t *doc;
 	bson_error_t berr;
@@ -517,25 +599,9 @@ int hw_store_load(hw_store_t *st, int64_t ended_since, hw_store_load_fn fn, void
 	int rc = HW_OK;
 
 	if(skipped) *skipped = 0;
-	/* {$or: [{state: {$nin: [completed, failed]}}, {ended_at: {$gte: ended_since}}]} */
-	BSON_APPEND_ARRAY_BEGIN(&filter, "$or", &or);
-	BSON_APPEND_DOCUMENT_BEGIN(&or, "0", &a);
-	BSON_APPEND_DOCUMENT_BEGIN(&a, "state", &nin);
-	{
-		bson_t list;
-		BSON_APPEND_ARRAY_BEGIN(&nin, "$nin", &list);
-		BSON_APPEND_UTF8(&list, "0", "completed");
-		BSON_APPEND_UTF8(&list, "1", "failed");
-		bson_append_array_end(&nin, &list);
-	}
-	bson_append_document_end(&a, &nin);
-	bson_append_document_end(&or, &a);
-	BSON_APPEND_DOCUMENT_BEGIN(&or, "1", &b);
-	BSON_APPEND_DOCUMENT_BEGIN(&b, "ended_at", &gte);
-	BSON_APPEND_DATE_TIME(&gte, "$gte", ended_since);
-	bson_append_document_end(&b, &gte);
-	bson_append_document_end(&or, &b);
-	bson_append_array_end(&filter, &or);
+	/* Every session: the session index (collector/sindex.c) needs them all; the ones to adopt
+	 * are filtered here: not completed or failed, or ended at or after ended_since. (No server
+	 * filter: FerretDB 1.24 reads the whole collection for this one anyway.) */
 	cur = mongoc_collection_find_with_opts(coll, &filter, NULL, NULL);
 	while(rc == HW_OK && mongoc_cursor_next(cur, &doc)){
 		int64_t birth_epoch;
@@ -546,6 +612,11 @@ int hw_store_load(hw_store_t *st, int64_t ended_since, hw_store_load_fn fn, void
 			break;
 		}
 		json = session_json_from_doc(doc, &birth_epoch, &len);
+		if(json) index_put_doc(st, doc, json, len);
+		if(!load_wanted(doc, ended_since)){
+			bson_free(json);
+			continue;
+		}
 		hw_session_t s = HW_SESSION_INIT;
 		hw_error_t derr;
 		if(!json || hw_session_decode(json, len, &s, &derr) != HW_OK){
@@ -581,14 +652,34 @@ static bool transient_error(const bson_error_t *e)
 		e->domain == MONGOC_ERROR_CLIENT || e->domain == MONGOC_ERROR_PROTOCOL;
 }
 
+/* The statements of a bulk that the reply accounts for: inserted, matched, upserted, removed. */
+static uint64_t reply_done(const bson_t *reply)
+{
+	static const char *const keys[] = {"nInserted", "nMatched", "nUpserted", "nRemoved"};
+	uint64_t n = 0;
+	bson_iter_t it;
+
+	for(size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++){
+		if(bson_iter_init_find(&it, reply, keys[i])) n += (uint64_t)bson_iter_as_int64(&it);
+	}
+	return n;
+}
+
 /* Executes a bulk and classifies the outcome: duplicate keys (code 11000) on guarded upserts
  * and inserts are "stale" (an equal or newer write is already there: fine); other write
  * errors are rejections (logged, dropped: retrying cannot help); anything else (network,
  * server selection, a command error such as a primary stepping down, write concern) is
- * transient: HW_ERR_STORE, and the caller retries the whole batch (it is idempotent). */
+ * transient: HW_ERR_STORE, and the caller retries the whole batch (it is idempotent).
+ * *resend: -1, or the index of the first statement the server left undone. FerretDB 1.24 stops
+ * an `update` command at its first write error although the bulk is unordered, and reports
+ * only that error: every later statement of the command is silently not applied (seen as a
+ * session that ended during a store outage never reaching the database, issue 7). When the
+ * reply accounts for fewer statements than were sent, the caller sends again those after the
+ * last reported error (idempotent: one applied after all is stale). MongoDB runs them all. */
 static int bulk_run(hw_store_t *st, mongoc_bulk_operation_t *bulk, const char *what, uint64_t nops,
-		uint64_t *written, hw_error_t *err)
+		uint64_t *written, int64_t *resend, hw_error_t *err)
 {
+	int64_t last_err = -1;
 	bson_t reply;
 	bson_error_t berr;
 	bson_iter_t it, arr;
@@ -596,6 +687,8 @@ static int bulk_run(hw_store_t *st, mongoc_bulk_operation_t *bulk, const char *w
 	int rc = HW_OK;
 	int64_t t0 = hw_mono_us();
 	bool ok = mongoc_bulk_operation_execute(bulk, &reply, &berr);
+
+	if(resend) *resend = -1;
 
 	pthread_mutex_lock(&st->lock);
 	hw_histo_observe(&st->stats.write_latency, hw_mono_us() - t0);
@@ -607,6 +700,8 @@ static int bulk_run(hw_store_t *st, mongoc_bulk_operation_t *bulk, const char *w
 			bson_iter_t e, f;
 			int32_t code = 0;
 			nerr++;
+			if(bson_iter_recurse(&arr, &e) && bson_iter_find(&e, "index") && bson_iter_as_int64(&e) > last_err)
+				last_err = bson_iter_as_int64(&e);
 			if(bson_iter_recurse(&arr, &e) && bson_iter_find(&e, "code")) code = bson_iter_as_int64(&e) & 0x7fffffff;
 			if(code == 11000){
 				stale++;
@@ -624,6 +719,10 @@ static int bulk_run(hw_store_t *st, mongoc_bulk_operation_t *bulk, const char *w
 	if(nerr == 0 || transient_error(&berr) || bson_has_field(&reply, "writeConcernErrors")){
 		rc = hw_error_set(err, HW_ERR_STORE, "%s: %s", what, berr.message);
 		goto cleanup;
+	}
+	if(resend && reply_done(&reply) + nerr < nops && last_err >= 0 && (uint64_t)last_err + 1 < nops){
+		*resend = last_err + 1;
+		nops = (uint64_t)*resend; /* the rest is counted when it is sent again */
 	}
 	pthread_mutex_lock(&st->lock);
 	*written += nops - nerr;
@@ -697,21 +796,99 @@ static void append_pending(bson_t *doc, const trans_list_t *tl, const char *sess
 	bson_append_array_end(doc, &arr);
 }
 
+/* One write command's worth of ops of one kind, and how to turn each into a statement. */
+typedef struct chunk {
+	hw_store_t *st;
+	mongoc_collection_t *coll;
+	const bson_t *opts, *upsert;
+	int kind, coll_kind;
+	const char *cname;
+	const trans_list_t *tl;
+	uint64_t *counter;
+	const hw_op_t *op[STORE_BULK_CHUNK];
+	size_t n;
+} chunk_t;
+
+/* Adds op to bulk as an insert (event) or a version-guarded upsert; false when it cannot be. */
+static bool stmt_add(const chunk_t *ck, mongoc_bulk_operation_t *bulk, const hw_op_t *op)
+{
+	bson_t doc, sel, lt;
+	bson_error_t berr;
+	hw_error_t e;
+	bool ok;
+
+	if(ck->kind == HW_OP_EVENT){
+		event_to_bson(op->ev, &doc);
+		ok = mongoc_bulk_operation_insert_with_opts(bulk, &doc, NULL, &berr);
+		if(!ok) hw_logs(HW_LOG_ERROR, op->ev->id, "cannot queue an event insert: %s", berr.message);
+		bson_destroy(&doc);
+		return ok;
+	}
+	if(doc_from_json(op->json, op->len, op->id, ck->kind == HW_OP_SESSION ? "session" :
+			ck->coll_kind == HW_COLL_PROJECTS ? "project" : "machine", &doc, &e) != HW_OK){
+		hw_logs(HW_LOG_ERROR, op->id, "dropping a write: %s", e.msg);
+		return false;
+	}
+	if(ck->kind == HW_OP_SESSION){
+		BSON_APPEND_INT64(&doc, "birth_epoch", op->birth_epoch);
+		if(ck->tl->n) append_pending(&doc, ck->tl, op->id);
+	}
+	/* The guard: only a strictly older version may be replaced; when the stored one is equal or
+	 * newer the filter matches nothing and the upsert's insert hits the _id: duplicate key,
+	 * counted as stale. */
+	bson_init(&sel);
+	BSON_APPEND_UTF8(&sel, "_id", op->id);
+	BSON_APPEND_DOCUMENT_BEGIN(&sel, "version", &lt);
+	BSON_APPEND_INT64(&lt, "$lt", op->version);
+	bson_append_document_end(&sel, &lt);
+	ok = mongoc_bulk_operation_replace_one_with_opts(bulk, &sel, &doc, ck->upsert, &berr);
+	if(!ok) hw_logs(HW_LOG_ERROR, op->id, "cannot queue a %s write: %s", ck->cname, berr.message);
+	bson_destroy(&sel);
+	bson_destroy(&doc);
+	return ok;
+}
+
+/* Sends the chunk as one unordered bulk, and again from the first statement the server left
+ * undone until every statement was answered (bulk_run). Empties the chunk. */
+static int chunk_run(chunk_t *ck, hw_error_t *err)
+{
+	size_t from = 0;
+	int rc = HW_OK;
+
+	while(rc == HW_OK && from < ck->n){
+		mongoc_bulk_operation_t *bulk = mongoc_collection_create_bulk_operation_with_opts(ck->coll, ck->opts);
+		const hw_op_t *sent[STORE_BULK_CHUNK];
+		uint64_t n = 0;
+		int64_t resend = -1;
+		for(size_t i = from; i < ck->n; i++){
+			if(stmt_add(ck, bulk, ck->op[i])) sent[n++] = ck->op[i];
+		}
+		if(n) rc = bulk_run(ck->st, bulk, ck->cname, n, ck->counter, &resend, err);
+		mongoc_bulk_operation_destroy(bulk);
+		if(resend < 0) break;
+		/* sent[resend..] were not applied: they go again, in a command of their own */
+		memmove(ck->op, sent + resend, (n - (size_t)resend) * sizeof(*ck->op));
+		ck->n = n - (size_t)resend;
+		from = 0;
+		hw_logs(HW_LOG_DEBUG, ck->cname, "the server left %zu statements of a write undone: sending them again", ck->n);
+	}
+	ck->n = 0;
+	return rc;
+}
+
 /* Writes one kind of op from the batch as unordered bulks of up to STORE_BULK_CHUNK ops. */
 static int write_kind(hw_store_t *st, mongoc_client_t *c, hw_op_t *batch, int kind, int coll_kind, hw_error_t *err)
 {
-	const char *cname = kind == HW_OP_SESSION ? "sessions" : kind == HW_OP_EVENT ? "events" :
-		coll_kind == HW_COLL_PROJECTS ? "projects" : "machines";
-	uint64_t *counter = kind == HW_OP_SESSION ? &st->stats.sessions_written : kind == HW_OP_EVENT ?
-		&st->stats.events_written : &st->stats.rollups_written;
-	mongoc_collection_t *coll = NULL;
-	mongoc_bulk_operation_t *bulk = NULL;
 	bson_t opts = BSON_INITIALIZER, upsert = BSON_INITIALIZER;
-	uint64_t n = 0;
 	int rc = HW_OK;
 	trans_list_t tl = {NULL, 0};
 	hw_map_t last = {0};
+	chunk_t ck = {.st = st, .opts = &opts, .upsert = &upsert, .kind = kind, .coll_kind = coll_kind, .tl = &tl};
 
+	ck.cname = kind == HW_OP_SESSION ? "sessions" : kind == HW_OP_EVENT ? "events" :
+		coll_kind == HW_COLL_PROJECTS ? "projects" : "machines";
+	ck.counter = kind == HW_OP_SESSION ? &st->stats.sessions_written : kind == HW_OP_EVENT ?
+		&st->stats.events_written : &st->stats.rollups_written;
 	BSON_APPEND_BOOL(&opts, "ordered", false);
 	BSON_APPEND_BOOL(&upsert, "upsert", true);
 	if(kind == HW_OP_SESSION) trans_list_build(batch, &tl);
@@ -726,53 +903,17 @@ static int write_kind(hw_store_t *st, mongoc_client_t *c, hw_op_t *batch, int ki
 		}
 	}
 	for(hw_op_t *op = batch; op && rc == HW_OK; op = op->next){
-		bson_t doc, sel, lt;
-		bson_error_t berr;
 		if(op->kind != kind || (kind == HW_OP_ROLLUP && op->coll != coll_kind)) continue;
 		if(last.buckets){
 			const hw_op_t *newest = hw_map_get(&last, op->id);
 			if(newest && newest != op) continue;
 		}
-		if(!coll) coll = mongoc_client_get_collection(c, st->db, cname);
-		if(!bulk) bulk = mongoc_collection_create_bulk_operation_with_opts(coll, &opts);
-		if(kind == HW_OP_EVENT){
-			event_to_bson(op->ev, &doc);
-			if(!mongoc_bulk_operation_insert_with_opts(bulk, &doc, NULL, &berr))
-				hw_logs(HW_LOG_ERROR, op->ev->id, "cannot queue an event insert: %s", berr.message);
-			else n++;
-			bson_destroy(&doc);
-		}else if(doc_from_json(op->json, op->len, op->id, kind == HW_OP_SESSION ? "session" :
-				coll_kind == HW_COLL_PROJECTS ? "project" : "machine", &doc, err) != HW_OK){
-			hw_logs(HW_LOG_ERROR, op->id, "dropping a write: %s", err ? err->msg : "bad document");
-		}else{
-			if(kind == HW_OP_SESSION){
-				BSON_APPEND_INT64(&doc, "birth_epoch", op->birth_epoch);
-				if(tl.n) append_pending(&doc, &tl, op->id);
-			}
-			/* The guard: only a strictly older version may be replaced; when the stored one is
-			 * equal or newer the filter matches nothing and the upsert's insert hits the _id:
-			 * duplicate key, counted as stale. */
-			bson_init(&sel);
-			BSON_APPEND_UTF8(&sel, "_id", op->id);
-			BSON_APPEND_DOCUMENT_BEGIN(&sel, "version", &lt);
-			BSON_APPEND_INT64(&lt, "$lt", op->version);
-			bson_append_document_end(&sel, &lt);
-			if(!mongoc_bulk_operation_replace_one_with_opts(bulk, &sel, &doc, &upsert, &berr))
-				hw_logs(HW_LOG_ERROR, op->id, "cannot queue a %s write: %s", cname, berr.message);
-			else n++;
-			bson_destroy(&sel);
-			bson_destroy(&doc);
-		}
-		if(n == STORE_BULK_CHUNK){
-			rc = bulk_run(st, bulk, cname, n, counter, err);
-			mongoc_bulk_operation_destroy(bulk);
-			bulk = NULL;
-			n = 0;
-		}
+		if(!ck.coll) ck.coll = mongoc_client_get_collection(c, st->db, ck.cname);
+		ck.op[ck.n++] = op;
+		if(ck.n == STORE_BULK_CHUNK) rc = chunk_run(&ck, err);
 	}
-	if(rc == HW_OK && bulk && n) rc = bulk_run(st, bulk, cname, n, counter, err);
-	if(bulk) mongoc_bulk_operation_destroy(bulk);
-	if(coll) mongoc_collection_destroy(coll);
+	if(rc == HW_OK && ck.n) rc = chunk_run(&ck, err);
+	if(ck.coll) mongoc_collection_destroy(ck.coll);
 	bson_destroy(&opts);
 	bson_destroy(&upsert);
 	free(tl.ev);
@@ -809,8 +950,16 @@ static int write_batch(hw_store_t *st, hw_op_t *batch, hw_error_t *err)
 	mongoc_client_t *c = mongoc_client_pool_pop(st->pool);
 	int rc;
 
+	bool barrier = false;
+
+	/* The session index before the documents: once q/session shows a new document, q/sessions
+	 * finds it too. Transitions are written to it at once, heartbeat-only snapshots at most
+	 * STORE_INDEX_FLUSH_MS later (a batch retried after a failure re-puts its ops: no-ops). */
+	index_put_ops(st, batch);
+	for(hw_op_t *op = batch; op && !barrier; op = op->next) barrier = op->kind == HW_OP_SESSION && op->barrier;
+	rc = barrier || hw_mono_ms() - st->sx_flushed >= STORE_INDEX_FLUSH_MS ? index_flush(st, c, err) : HW_OK;
 	/* Sessions first: they are what a restarted collector and the queries read. */
-	rc = write_kind(st, c, batch, HW_OP_SESSION, 0, err);
+	if(rc == HW_OK) rc = write_kind(st, c, batch, HW_OP_SESSION, 0, err);
 	if(rc == HW_OK) rc = write_kind(st, c, batch, HW_OP_EVENT, 0, err);
 	if(rc == HW_OK) rc = write_kind(st, c, batch, HW_OP_ROLLUP, HW_COLL_PROJECTS, err);
 	if(rc == HW_OK) rc = write_kind(st, c, batch, HW_OP_ROLLUP, HW_COLL_MACHINES, err);
@@ -822,6 +971,18 @@ static int write_batch(hw_store_t *st, hw_op_t *batch, hw_error_t *err)
 }
 
 /* ------------------------------------------------------------------ the thread */
+
+/* An idle moment: the index's pending changes go out (a failure is retried at the next one). */
+static void index_idle(hw_store_t *st)
+{
+	mongoc_client_t *c;
+	hw_error_t err;
+
+	if(st->sx_broken ? st->sx_removed : st->sx_reset && !hw_sx_dirty(st->sx)) return;
+	c = mongoc_client_pool_pop(st->pool);
+	if(index_flush(st, c, &err) != HW_OK) hw_log(HW_LOG_DEBUG, "session index not written yet: %s", err.msg);
+	mongoc_client_pool_push(st->pool, c);
+}
 
 static bool store_stopping(hw_store_t *st, int64_t *drain_until)
 {
@@ -865,9 +1026,10 @@ static void *store_main(void *arg)
 		int64_t drain_until;
 		bool stopping = store_stopping(st, &drain_until);
 		if(!batch){
-			batch = hw_storeq_take(st->q, (size_t)st->batch_max, stopping ? 0 : 250, &n);
+			batch = hw_storeq_take(st->q, (size_t)st->batch_max, stopping ? 0 : STORE_INDEX_FLUSH_MS, &n);
 			if(!batch){
 				if(stopping) break;
+				index_idle(st);
 				/* retention: an idle moment is a good time to prune */
 				if(st->events_retention_ms > 0 && hw_mono_ms() >= next_prune){
 					hw_op_t *op = hw_op_new(HW_OP_PRUNE);

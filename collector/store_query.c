@@ -14,7 +14,9 @@
 #include "heartwire/clock.h"
 #include "heartwire/states.h"
 
+#include "buf.h"
 #include "query.h"
+#include "sindex_store.h"
 #include "store_bson.h"
 #include "store_query.h"
 
@@ -77,30 +79,11 @@ void hw_qstore_free(hw_qstore_t *qs)
 
 /* ------------------------------------------------------------------ a growing JSON buffer */
 
-typedef struct jbuf {
-	char *p;
-	size_t len, cap;
-	bool fail;
-} jbuf_t;
+typedef hw_buf_t jbuf_t;
 
 static void jb_add(jbuf_t *b, const char *s, size_t n)
 {
-	if(b->fail) return;
-	if(b->len + n + 1 > b->cap){
-		size_t cap = b->cap ? b->cap : 4096;
-		char *p;
-		while(cap < b->len + n + 1) cap *= 2;
-		p = realloc(b->p, cap);
-		if(!p){
-			b->fail = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
+	hw__buf_add(b, s, n);
 }
 
 static void jb_puts(jbuf_t *b, const char *s)
@@ -304,6 +287,122 @@ static bool sessions_doc(void *ctx, const bson_t *doc)
 	return true;
 }
 
+/* One stream of the session index being read: its current page and line. */
+typedef struct sx_it {
+	int64_t next;     /* the page to read when this one is done; 0: the end */
+	char *text;       /* the current page's lines (owned) */
+	char *pos;        /* the next line in text; NULL: the page is done */
+	hw_sx_line_t cur; /* the current line (points into text) when have */
+	bool have;
+} sx_it_t;
+
+/* Moves it to its next line with an id greater than after, reading pages as needed. */
+static int sx_it_advance(hw_qstore_t *qs, mongoc_client_t *c, sx_it_t *it, const char *after, hw_error_t *err)
+{
+	for(;;){
+		while(it->pos && *it->pos){
+			char *line = it->pos, *nl = strchr(line, '\n');
+			size_t len = nl ? (size_t)(nl - line) : strlen(line);
+			if(nl){
+				*nl = '\0';
+				it->pos = nl + 1;
+			}else{
+				it->pos = NULL;
+			}
+			if(hw_sx_line_parse(line, len, &it->cur) != HW_OK)
+				return hw_error_set(err, HW_ERR_DECODE, "session index: a page line does not parse");
+			if(after[0] && strcmp(it->cur.id, after) <= 0) continue;
+			it->have = true;
+			return HW_OK;
+		}
+		free(it->text);
+		it->text = it->pos = NULL;
+		it->have = false;
+		if(!it->next) return HW_OK;
+		{
+			size_t len;
+			int64_t next;
+			int rc = hw__sx_read_page(c, qs->db, it->next, &it->text, &len, &next, err);
+			if(rc != HW_OK) return rc;
+			it->next = next;
+			it->pos = it->text;
+		}
+	}
+}
+
+/* q/sessions from the session index (collector/sindex.c): the directory, then the pages of the
+ * planned streams merged in _id order (a session seen in two streams while it moves between
+ * them counts once, at its newest version). *fallback is set when there is no usable index (not
+ * built yet, or rebuilt under this reader): the caller then reads `sessions` itself. */
+static int sessions_from_index(hw_qstore_t *qs, const hw_request_t *req, const char *after, size_t budget,
+		char **out, bool *fallback, hw_error_t *err)
+{
+	mongoc_client_t *c = mongoc_client_pool_pop(qs->pool);
+	const hw_sx_dir_stream_t *plan[HW_STATE__COUNT];
+	sx_it_t its[HW_STATE__COUNT];
+	const hw_sx_dir_t *d;
+	hw_sx_snap_t *snap;
+	sess_ctx_t x;
+	size_t n = 0;
+	int rc = HW_OK;
+
+	*fallback = false;
+	memset(its, 0, sizeof(its));
+	memset(&x, 0, sizeof(x));
+	x.pg.budget = budget;
+	x.limit = req->limit;
+	jb_puts(&x.pg.b, "{\"sessions\":[");
+	/* the directory this process's store thread wrote last: no database read */
+	d = hw__sx_dir_acquire(qs->db, &snap);
+	if(!d) goto cleanup;
+	n = hw_sx_plan(d, req, plan, HW_STATE__COUNT);
+	for(size_t i = 0; rc == HW_OK && i < n; i++){
+		its[i].next = plan[i]->pages[hw_sx_dir_start(plan[i], after)].seq;
+		rc = sx_it_advance(qs, c, &its[i], after, err);
+	}
+	while(rc == HW_OK){
+		sx_it_t *best = NULL;
+		char id[HW_ID_MAX + 1];
+		for(size_t i = 0; i < n; i++){
+			int cmp;
+			if(!its[i].have) continue;
+			cmp = best ? strcmp(its[i].cur.id, best->cur.id) : -1;
+			if(cmp < 0 || (cmp == 0 && its[i].cur.version > best->cur.version)) best = &its[i];
+		}
+		if(!best) break;
+		if(hw_sx_match(&best->cur, req)){
+			int r;
+			if(x.pg.n == x.limit){
+				x.pg.more = true;
+				break;
+			}
+			r = page_add(&x.pg, best->cur.json, best->cur.json_len);
+			if(r < 0){
+				x.too_big = true;
+				snprintf(x.big_id, sizeof(x.big_id), "%s", best->cur.id);
+			}
+			if(r <= 0) break;
+			snprintf(x.pg.last, sizeof(x.pg.last), "%s", best->cur.id);
+		}
+		snprintf(id, sizeof(id), "%s", best->cur.id);
+		for(size_t i = 0; rc == HW_OK && i < n; i++){
+			if(its[i].have && strcmp(its[i].cur.id, id) == 0) rc = sx_it_advance(qs, c, &its[i], id, err);
+		}
+	}
+	if(rc == HW_OK && x.too_big) rc = too_large(err, "session", x.big_id);
+cleanup:
+	if(rc == HW_ERR_NOTFOUND || rc == HW_ERR_DECODE || (rc == HW_OK && !d)) *fallback = true;
+	for(size_t i = 0; i < n; i++) free(its[i].text);
+	hw__sx_dir_release(snap);
+	mongoc_client_pool_push(qs->pool, c);
+	if(rc != HW_OK || *fallback){
+		free(x.pg.b.p);
+		return *fallback ? HW_OK : rc;
+	}
+	page_end(&x.pg, HW_CURSOR_SESSIONS);
+	return jb_finish(&x.pg.b, out, err);
+}
+
 int hw_qstore_sessions(hw_qstore_t *qs, const hw_request_t *req, size_t budget, char **out, hw_error_t *err)
 {
 	bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, d, a;
@@ -311,11 +410,16 @@ int hw_qstore_sessions(hw_qstore_t *qs, const hw_request_t *req, size_t budget, 
 	sess_ctx_t x;
 	int nstates = 0, only = 0, rc;
 
+	bool fallback;
+
 	*out = NULL;
 	if(req->cursor[0]){
 		rc = hw_cursor_decode(HW_CURSOR_SESSIONS, req->cursor, after, sizeof(after), err);
 		if(rc != HW_OK) return rc;
 	}
+	rc = sessions_from_index(qs, req, after, budget, out, &fallback, err);
+	if(rc != HW_OK || !fallback) return rc;
+	/* No index yet (the collector is building it): the sessions collection itself. */
 	for(int s = 1; s < HW_STATE__COUNT; s++){
 		if(req->states & (1u << s)){
 			nstates++;

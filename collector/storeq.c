@@ -14,6 +14,47 @@ hw_op_t *hw_op_new(int kind)
 	return op;
 }
 
+/* Copies n bytes of src and a NUL to *pos and returns the copy; moves *pos past it. */
+static const char *rec_str(char **pos, const char *src, size_t n)
+{
+	char *dst = *pos;
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+	*pos += n + 1;
+	return dst;
+}
+
+hw_event_rec_t *hw_event_rec_new(const char *id, const char *session, const char *machine, const char *project,
+		const hw_ev_t *ev)
+{
+	const char *src[4] = {id ? id : "", session ? session : "", machine ? machine : "", project ? project : ""};
+	size_t len[4], size = sizeof(hw_event_rec_t);
+	hw_event_rec_t *e;
+	char *pos;
+
+	if(ev) size += sizeof(hw_ev_t); /* right after the struct: aligned like it */
+	for(int i = 0; i < 4; i++){
+		len[i] = strlen(src[i]);
+		if(len[i] > HW_EVENT_ID_MAX - 1) len[i] = HW_EVENT_ID_MAX - 1;
+		size += len[i] + 1;
+	}
+	e = calloc(1, size);
+	if(!e) return NULL;
+	pos = (char *)(e + 1);
+	if(ev){
+		hw_ev_t *copy = (hw_ev_t *)(void *)pos;
+		*copy = *ev;
+		e->ev = copy;
+		pos += sizeof(hw_ev_t);
+	}
+	e->id = rec_str(&pos, src[0], len[0]);
+	e->session = rec_str(&pos, src[1], len[1]);
+	e->machine = rec_str(&pos, src[2], len[2]);
+	e->project = rec_str(&pos, src[3], len[3]);
+	return e;
+}
+
 void hw_op_free(hw_op_t *op)
 {
 	if(!op) return;

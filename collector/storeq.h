@@ -34,12 +34,14 @@ typedef enum hw_evkind {
 
 #define HW_EVENT_ID_MAX 200
 
-/* One row of the events collection. */
+/* One row of the events collection. Made by hw_event_rec_new() as one allocation sized to fit
+ * (strings and the agent event inside it); freed with free(). Transitions carry no agent event,
+ * so a queued transition costs ~150 bytes, not the ~2 KB of a decoded event. */
 typedef struct hw_event_rec {
-	char id[HW_EVENT_ID_MAX];    /* deterministic: replaying the same messages makes the same ids */
-	char session[HW_ID_MAX + 1];
-	char machine[HW_ID_MAX + 1];
-	char project[HW_ID_MAX + 1];
+	const char *id;              /* deterministic: replaying the same messages makes the same ids */
+	const char *session;
+	const char *machine;
+	const char *project;         /* "" when unknown */
 	int kind;                    /* hw_evkind */
 	int64_t at;                  /* collector receive time, ms since the Unix epoch */
 	int64_t epoch;
@@ -47,9 +49,16 @@ typedef struct hw_event_rec {
 	/* HW_EVK_TRANSITION */
 	int from_state, from_cause, to_state, to_cause;
 	const char *input;           /* static name of the input (hw_input_name) */
-	/* HW_EVK_AGENT: the decoded event */
-	hw_ev_t ev;
+	/* HW_EVK_AGENT: the decoded event (inside this allocation); NULL for transitions */
+	const hw_ev_t *ev;
 } hw_event_rec_t;
+
+/* Allocates an event record holding copies of id (cut at HW_EVENT_ID_MAX - 1 bytes), session,
+ * machine and project (NULL is ""), and of ev when not NULL (an agent event). Every other field
+ * is zero. Caller frees with free() (or hands it to an op, which owns it). NULL when out of
+ * memory. */
+hw_event_rec_t *hw_event_rec_new(const char *id, const char *session, const char *machine, const char *project,
+		const hw_ev_t *ev);
 
 /* One queued write. Owned by the queue once pushed; freed with hw_op_free(). */
 typedef struct hw_op {

@@ -28,8 +28,7 @@ static hw_op_t *event(const char *id)
 {
 	hw_op_t *op = hw_op_new(HW_OP_EVENT);
 
-	op->ev = calloc(1, sizeof(*op->ev));
-	snprintf(op->ev->id, sizeof(op->ev->id), "%s", id);
+	op->ev = hw_event_rec_new(id, "s", "m", NULL, NULL);
 	return op;
 }
 
@@ -219,6 +218,48 @@ static void TEST_map_basics(void)
 	hw_map_cleanup(&m);
 }
 
+/* An event record is one allocation sized to fit: the strings are copies, a transition has no
+ * agent event, an agent event is copied, and an over-long id is cut, never overrun. */
+static void TEST_event_records_are_sized_to_fit(void)
+{
+	hw_ev_t ev = HW_EV_INIT;
+	char long_id[HW_EVENT_ID_MAX * 2];
+	hw_event_rec_t *t, *a, *l;
+	char id[16] = "s1:2:3";
+
+	t = hw_event_rec_new(id, "s1", "m1", NULL, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	id[0] = 'X'; /* a copy, not the caller's buffer */
+	CU_ASSERT_STRING_EQUAL(t->id, "s1:2:3");
+	CU_ASSERT_STRING_EQUAL(t->session, "s1");
+	CU_ASSERT_STRING_EQUAL(t->machine, "m1");
+	CU_ASSERT_STRING_EQUAL(t->project, "");
+	CU_ASSERT_PTR_NULL(t->ev);
+	CU_ASSERT_EQUAL(t->kind, 0);
+	CU_ASSERT_EQUAL(t->at, 0);
+
+	snprintf(ev.session, sizeof(ev.session), "s1");
+	snprintf(ev.text, sizeof(ev.text), "hello");
+	ev.seq = 42;
+	a = hw_event_rec_new("s1:1:42", "s1", "m1", "p1", &ev);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a->ev);
+	CU_ASSERT_PTR_NOT_EQUAL(a->ev, &ev);
+	CU_ASSERT_STRING_EQUAL(a->ev->text, "hello");
+	CU_ASSERT_EQUAL(a->ev->seq, 42);
+	CU_ASSERT_STRING_EQUAL(a->project, "p1");
+
+	memset(long_id, 'x', sizeof(long_id) - 1);
+	long_id[sizeof(long_id) - 1] = '\0';
+	l = hw_event_rec_new(long_id, "s1", "m1", "p1", NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+	CU_ASSERT_EQUAL(strlen(l->id), HW_EVENT_ID_MAX - 1);
+	CU_ASSERT_STRING_EQUAL(l->session, "s1");
+	free(t);
+	free(a);
+	free(l);
+}
+
 int main(void)
 {
 	static const hwtest_case_t cases[] = {
@@ -227,6 +268,7 @@ int main(void)
 		HWTEST(TEST_full_buffer_refuses_and_counts),
 		HWTEST(TEST_threads_keep_order_and_barriers),
 		HWTEST(TEST_map_basics),
+		HWTEST(TEST_event_records_are_sized_to_fit),
 		HWTEST_END,
 	};
 
