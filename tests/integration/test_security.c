@@ -879,6 +879,36 @@ static void TEST_tls_verifies_the_server_and_refuses_a_wrong_ca(void)
 	CU_ASSERT_TRUE(hwt_wait_port(broker.ports[1], 0) == 0);
 }
 
+/* The real heartwire-agent with an mqtts:// broker: the plain build hands the session over to
+ * heartwire-agent-tls (execv, same arguments), which connects with the CA and the machine's key
+ * file, publishes online, birth and the end report, and exits with the child's status. */
+static void TEST_agent_over_tls_hands_over_to_the_tls_build(void)
+{
+	char agent[512], ca[400], keyfile[320], log[320], marker[128];
+	char got[16][256];
+	hw_mqtt_t *coll = login(U_COLLECTOR);
+	int n;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(coll);
+	snprintf(agent, sizeof(agent), "%s/agent/heartwire-agent", hwt_build_dir());
+	snprintf(ca, sizeof(ca), "%s/ca.crt", certs);
+	snprintf(keyfile, sizeof(keyfile), "%s/%s.key", tmp, user_names[U_A]);
+	CU_ASSERT_EQUAL_FATAL(sub(coll, ROOT "/m/sec-a/s/tls-agent/#"), HW_OK);
+	{
+		const char *const argv[] = {agent, "run", "--broker", tls_url, "--cafile", ca, "--machine", "sec-a",
+			"--username", "sec-a", "--password-file", keyfile, "--session", "tls-agent", "--interval-ms", "200",
+			"--", "sh", "-c", "sleep 0.6; exit 7", NULL};
+		CU_ASSERT_EQUAL(run(argv, log, sizeof(log), true), 7);
+	}
+	CU_ASSERT_FALSE(file_has(log, "heartwire-agent-tls:"));
+	/* what the agent published over TLS reached the collector's plain listener */
+	snprintf(marker, sizeof(marker), "%s", ROOT "/m/sec-a/s/tls-agent/birth");
+	n = collect_until(coll, marker, got, 16);
+	CU_ASSERT(n > 0);
+	if(n <= 0) hwt_print_tail(log, 20);
+	hw_mqtt_free(coll);
+}
+
 static void TEST_hw_certs_is_idempotent_and_reissues_on_new_hosts(void)
 {
 	char prog[512], dir[320], p[400], a[4096], b[4096], ca1[4096], log[320];
@@ -965,6 +995,7 @@ int main(void)
 		HWTEST(TEST_collector_may_do_everything_under_the_root_only),
 		HWTEST(TEST_payload_over_64k_is_refused_and_connection_stays),
 		HWTEST(TEST_tls_verifies_the_server_and_refuses_a_wrong_ca),
+		HWTEST(TEST_agent_over_tls_hands_over_to_the_tls_build),
 		HWTEST(TEST_hw_certs_is_idempotent_and_reissues_on_new_hosts),
 		HWTEST(TEST_hw_keys_lists_roles_and_refuses_bad_requests),
 		HWTEST(TEST_rotated_key_works_and_the_old_one_stops_after_reload),
