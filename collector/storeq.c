@@ -108,7 +108,7 @@ static void op_merge(hw_op_t *into, hw_op_t *from)
 	into->len = from->len;
 	into->version = from->version;
 	into->birth_epoch = from->birth_epoch;
-	into->barrier = from->barrier;
+	into->barrier = into->barrier || from->barrier;
 	from->json = NULL;
 	hw_op_free(from);
 }
@@ -126,10 +126,11 @@ int hw_storeq_push(hw_storeq_t *q, hw_op_t *op, hw_error_t *err)
 	}
 	if(op->kind == HW_OP_SESSION){
 		hw_op_t *p = hw_map_get(&q->pending, op->id);
-		if(p){
-			bool barrier = op->barrier;
+		/* Into the session's newest queued snapshot: a heartbeat's into anything (a barrier
+		 * then carries newer heartbeat fields, which is harmless: no transition came between),
+		 * a barrier's only into a heartbeat's. Two barriers stay two writes, in order. */
+		if(p && !(p->barrier && op->barrier)){
 			op_merge(p, op);
-			if(barrier) hw_map_del(&q->pending, p->id);
 			q->stats.pushed++;
 			q->stats.coalesced++;
 			goto cleanup;
@@ -141,7 +142,7 @@ int hw_storeq_push(hw_storeq_t *q, hw_op_t *op, hw_error_t *err)
 		rc = hw_error_set(err, HW_ERR_AGAIN, "the store buffer is full (%zu writes)", q->cap);
 		goto cleanup;
 	}
-	if(op->kind == HW_OP_SESSION && !op->barrier){
+	if(op->kind == HW_OP_SESSION){
 		rc = hw_map_put(&q->pending, op->id, op, err);
 		if(rc != HW_OK){
 			q->stats.dropped++;

@@ -1,6 +1,7 @@
 /* storeq.h: the bounded queue between the ingest thread and the store thread, with
- * per-session coalescing of heartbeat-only snapshots (latest wins) behind flush barriers
- * (births, deaths, exits, transitions are never coalesced away). Thread-safe. */
+ * per-session coalescing of snapshots: heartbeat-only snapshots merge into the session's newest
+ * queued one (latest wins, in its place); barriers (births, deaths, exits, transitions) are
+ * never coalesced into each other, so each is written, in order. Thread-safe. */
 #ifndef HEARTWIRE_COLLECTOR_STOREQ_H
 #define HEARTWIRE_COLLECTOR_STOREQ_H
 
@@ -99,7 +100,7 @@ typedef struct hw_storeq {
 	pthread_cond_t cond;  /* signalled on push and close */
 	hw_op_t *head, *tail;
 	size_t cap;
-	hw_map_t pending;     /* session id -> its coalescible (non-barrier) queued snapshot */
+	hw_map_t pending;     /* session id -> its newest snapshot still queued (barrier or not) */
 	bool closed;
 	hw_storeq_stats_t stats;
 } hw_storeq_t;
@@ -110,9 +111,11 @@ int hw_storeq_init(hw_storeq_t *q, size_t cap, hw_error_t *err);
 /* Frees every queued op and the queue's resources. No thread may use q any more. */
 void hw_storeq_cleanup(hw_storeq_t *q);
 
-/* Queues op, taking ownership in every case. A non-barrier HW_OP_SESSION snapshot replaces the
- * session's pending non-barrier snapshot (latest wins, in its place in the queue); a barrier
- * snapshot also replaces it and then stays in place, so later snapshots queue behind it.
+/* Queues op, taking ownership in every case. A HW_OP_SESSION snapshot merges into the
+ * session's newest snapshot still queued (its content replaced by the newer one, in its place in
+ * the queue), unless both are barriers: a heartbeat-only snapshot into anything, a barrier into
+ * a heartbeat-only one (which becomes the barrier). So a session holds at most one queued
+ * snapshot per barrier, however long the database is behind.
  * Returns HW_OK; HW_ERR_AGAIN when the queue is full (the op is freed and counted as dropped);
  * HW_ERR_STATE after hw_storeq_close (freed too). */
 int hw_storeq_push(hw_storeq_t *q, hw_op_t *op, hw_error_t *err);

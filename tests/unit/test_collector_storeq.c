@@ -1,6 +1,7 @@
 /* test_collector_storeq.c: the store queue: heartbeat snapshots coalesce per session (latest
- * wins, in place), barriers are never coalesced away and keep their order, a full buffer
- * refuses and counts, a consumer thread sees every barrier in order; and the string map. */
+ * wins, in place, also into a queued barrier), barriers are never merged into each other and
+ * keep their order, a full buffer refuses and counts, a consumer thread sees every barrier in
+ * order; and the string map. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,15 +68,17 @@ static void TEST_heartbeats_coalesce_latest_wins(void)
 static void TEST_barriers_are_kept_in_order(void)
 {
 	hw_storeq_t q;
+	hw_storeq_stats_t st;
 	hw_op_t *list, *op;
 	size_t n;
-	int64_t want[] = {2, 3, 5, 7};
-	bool want_barrier[] = {true, true, true, false};
+	int64_t want[] = {2, 4, 7, 9};
 	int i = 0;
 
 	hw_storeq_init(&q, 100, NULL);
-	/* hb 1 is overwritten in place by barrier 2; barrier 3 queues behind it; hb 4 is
-	 * overwritten by barrier 5; hb 6 by hb 7: [2B, 3B, 5B, e1, 7] */
+	/* hb 1 is overwritten in place by barrier 2; barrier 3 queues behind it and hb 4 merges
+	 * into it (still a barrier); barrier 5 queues behind e1, hbs 6 and 7 merge into it; then
+	 * the consumer takes everything and barrier 8 + hb 9 start afresh:
+	 * [2B, 4B, e1, 7B] and [9B] */
 	hw_storeq_push(&q, snap("a", 1, false), NULL);
 	hw_storeq_push(&q, snap("a", 2, true), NULL);
 	hw_storeq_push(&q, snap("a", 3, true), NULL);
@@ -85,19 +88,31 @@ static void TEST_barriers_are_kept_in_order(void)
 	hw_storeq_push(&q, snap("a", 6, false), NULL);
 	hw_storeq_push(&q, snap("a", 7, false), NULL);
 	list = hw_storeq_take(&q, 100, 0, &n);
-	CU_ASSERT_EQUAL(n, 5);
+	CU_ASSERT_EQUAL(n, 4);
+	/* taken snapshots are out of reach: nothing merges into them any more */
+	hw_storeq_push(&q, snap("a", 8, true), NULL);
+	hw_storeq_push(&q, snap("a", 9, false), NULL);
 	for(op = list; op; op = op->next){
 		if(op->kind == HW_OP_EVENT){
 			CU_ASSERT_STRING_EQUAL(op->ev->id, "e1");
+			CU_ASSERT_EQUAL(i, 2);
 			continue;
 		}
-		CU_ASSERT_FATAL(i < 4);
+		CU_ASSERT_FATAL(i < 3);
 		CU_ASSERT_EQUAL(op->version, want[i]);
-		CU_ASSERT_EQUAL(op->barrier, want_barrier[i]);
+		CU_ASSERT_TRUE(op->barrier);
 		i++;
 	}
-	CU_ASSERT_EQUAL(i, 4);
+	CU_ASSERT_EQUAL(i, 3);
 	hw_op_free_list(list);
+	list = hw_storeq_take(&q, 100, 0, &n);
+	CU_ASSERT_EQUAL(n, 1);
+	CU_ASSERT_EQUAL(list->version, want[3]);
+	CU_ASSERT_TRUE(list->barrier);
+	hw_op_free_list(list);
+	hw_storeq_get_stats(&q, &st);
+	CU_ASSERT_EQUAL(st.pushed, 10);
+	CU_ASSERT_EQUAL(st.coalesced, 5);
 	hw_storeq_cleanup(&q);
 }
 
