@@ -644,7 +644,7 @@ static void adopt_doc(hw_resume_cfg_t *c, const hw_session_t *doc)
 {
 	snprintf(c->run.project, sizeof(c->run.project), "%s", doc->project);
 	snprintf(c->run.slot, sizeof(c->run.slot), "%s", doc->slot);
-	snprintf(c->run.task, sizeof(c->run.task), "%s", doc->task);
+	snprintf(c->run.task, sizeof(c->run.task), "%s", hw_session_task(doc));
 	if(!c->interval_set && doc->interval_ms >= HW_INTERVAL_MIN_MS && doc->interval_ms <= HW_INTERVAL_MAX_MS){
 		c->run.interval_ms = doc->interval_ms;
 		if(!c->grace_set){
@@ -708,7 +708,7 @@ static int resume_session(hw_resume_cfg_t *c, hw_sup_t *sup)
 		snprintf(note, sizeof(note), "%s %.*s", HW_ACTION_NOT_RESUMABLE,
 				(int)(HW_TEXT_MAX - sizeof(HW_ACTION_NOT_RESUMABLE)), d.why);
 	cmd = d.action == HW_RESUME_ACT_RESUME ? &resume : &fresh;
-	snprintf(cwd, sizeof(cwd), "%s", c->cwd[0] ? c->cwd : doc.cwd);
+	snprintf(cwd, sizeof(cwd), "%s", c->cwd[0] ? c->cwd : hw_session_cwd(&doc));
 	adopt_doc(c, &doc);
 	fprintf(stderr, "heartwire-agent resume: %s (%s/%s on %s, run %lld, %s): ", c->session,
 			doc.project[0] ? doc.project : "-", hw_state_name(doc.state), doc.machine, (long long)doc.run,

@@ -118,11 +118,11 @@ void hw_cli_session_details(FILE *out, const hw_session_t *s, int64_t now_ms, bo
 			d1, sizeof(d1)));
 	fprintf(out, "project:     %s\n", s->project[0] ? s->project : "-");
 	fprintf(out, "machine:     %s%s%s\n", s->machine, s->slot[0] ? " slot " : "", s->slot);
-	if(s->task[0]) fprintf(out, "task:        %s\n", s->task);
+	if(hw_session_task(s)[0]) fprintf(out, "task:        %s\n", hw_session_task(s));
 	fprintf(out, "epoch, run:  %" PRId64 ", %" PRId64 "\n", s->epoch, s->run);
 	fprintf(out, "last beat:   %s ago\n", hw_cli_duration(s->last_hb_at ? now_ms - s->last_hb_at : -1, d1, sizeof(d1)));
 	if(s->started_at) fprintf(out, "started:     %s\n", hw_time_iso(s->started_at, iso, sizeof(iso)));
-	if(s->cwd[0]) fprintf(out, "cwd:         %s\n", s->cwd);
+	if(hw_session_cwd(s)[0]) fprintf(out, "cwd:         %s\n", hw_session_cwd(s));
 	if(s->argc){
 		fprintf(out, "command:    ");
 		for(size_t i = 0; i < s->argc; i++) fprintf(out, " %s", s->argv[i]);

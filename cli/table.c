@@ -71,8 +71,8 @@ void hw_cli_table_row(FILE *out, const hw_session_t *s, int64_t now_ms, bool col
 		snprintf(state, sizeof(state), "%s %s", hw_state_name(s->state), since);
 	}
 	hw_cli_duration(s->last_hb_at ? now_ms - s->last_hb_at : -1, hb, sizeof(hb));
-	snprintf(task, sizeof(task), "%.40s", s->task);
-	if(strlen(s->task) >= sizeof(task)) memcpy(task + sizeof(task) - 4, "...", 4);
+	snprintf(task, sizeof(task), "%.40s", hw_session_task(s));
+	if(strlen(hw_session_task(s)) >= sizeof(task)) memcpy(task + sizeof(task) - 4, "...", 4);
 	fprintf(out, "%-24.24s %-14.14s %-18.18s %s%-28.28s%s %-8s %s\n", s->session, s->project, where,
 			hw_cli_state_color(s->state, color), state, hw_cli_reset(color), hb, task);
 }

@@ -127,7 +127,7 @@ int hw_collector_init(hw_collector_t *c, const hw_collector_cfg_t *cfg, hw_mqtt_
 /* Frees every session and rollup. NULL is a no-op. */
 void hw_collector_cleanup(hw_collector_t *c);
 
-/* Adds a session loaded from the store (takes over *doc's arrays; *doc is left cleaned),
+/* Adds a session loaded from the store (takes over *doc's heap members; *doc is left cleaned),
  * arming its deadline no earlier than the start-up grace. A hw_store_load_fn. */
 int hw_collector_adopt(void *c, hw_session_t *doc, int64_t birth_epoch, hw_error_t *err);
 

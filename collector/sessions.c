@@ -228,8 +228,14 @@ void hw_sess_init(hw_sess_t *s, const char *id, const char *machine)
 	s->rollup_state = HW_STATE_NONE;
 }
 
-static void doc_free_arrays(hw_session_t *d)
+/* Frees what the document owns (task, cwd, argv, chain) and leaves the rest as it was: the
+ * session's id stays readable after hw_sess_cleanup. */
+static void doc_free_heap(hw_session_t *d)
 {
+	free(d->task);
+	d->task = NULL;
+	free(d->cwd);
+	d->cwd = NULL;
 	for(size_t i = 0; i < d->argc; i++) free(d->argv[i]);
 	free(d->argv);
 	d->argv = NULL;
@@ -242,12 +248,12 @@ static void doc_free_arrays(hw_session_t *d)
 void hw_sess_cleanup(hw_sess_t *s)
 {
 	if(!s) return;
-	doc_free_arrays(&s->doc);
+	doc_free_heap(&s->doc);
 }
 
 void hw_sess_adopt(hw_sess_t *s, hw_session_t *doc, int64_t birth_epoch)
 {
-	doc_free_arrays(&s->doc);
+	doc_free_heap(&s->doc);
 	s->doc = *doc;
 	*doc = (hw_session_t)HW_SESSION_INIT;
 	s->birth_epoch = birth_epoch;
@@ -410,6 +416,12 @@ static int sess_chain_add(hw_sess_t *s, const char *sid, int source, int64_t now
 	return HW_OK;
 }
 
+/* Keeps the first failure of several independent updates in *rc. */
+static void first_error(int *rc, int next)
+{
+	if(*rc == HW_OK) *rc = next;
+}
+
 static int sess_set_argv(hw_sess_t *s, char *const *argv, size_t argc, hw_error_t *err)
 {
 	hw_session_t *d = &s->doc;
@@ -449,18 +461,18 @@ int hw_sess_birth(hw_sess_t *s, const hw_birth_t *b, int64_t now, hw_step_t *st,
 		bool changed = false;
 		snprintf(d->slot, sizeof(d->slot), "%s", b->slot);
 		snprintf(d->project, sizeof(d->project), "%s", b->project);
-		snprintf(d->cwd, sizeof(d->cwd), "%s", b->cwd);
+		rc = hw_session_set_cwd(d, b->cwd, err);
 		snprintf(d->agent, sizeof(d->agent), "%s", b->agent);
 		d->pid = b->pid;
 		d->run = b->run;
 		d->started_at = now;
 		if(newer_data){
-			if(b->task[0]) snprintf(d->task, sizeof(d->task), "%s", b->task);
+			if(b->task[0]) first_error(&rc, hw_session_set_task(d, b->task, rc == HW_OK ? err : NULL));
 			d->interval_ms = b->interval_ms;
 			d->grace_ms = b->grace_ms;
 			s->data_seq = b->seq;
 		}
-		rc = sess_set_argv(s, b->argv, b->argc, err);
+		first_error(&rc, sess_set_argv(s, b->argv, b->argc, rc == HW_OK ? err : NULL));
 		/* The birth's chain (the agent's view, oldest first) fills a document that has none: a
 		 * collector that lost the session, or never saw its claude_sid events, gets the chain
 		 * back. A chain the document has is kept as the events built it (merging two partial
@@ -505,7 +517,8 @@ void hw_sess_hb(hw_sess_t *s, const hw_hb_t *hb, int64_t now, hw_step_t *st)
 		d->last_hb_at = now;
 		if(hb->seq > s->data_seq){
 			s->data_seq = hb->seq;
-			if(hb->task[0]) snprintf(d->task, sizeof(d->task), "%s", hb->task);
+			/* out of memory keeps the old task (the next heartbeat carries it again) */
+			if(hb->task[0]) (void)hw_session_set_task(d, hb->task, NULL);
 			d->interval_ms = hb->interval_ms;
 			if(hb->grace_ms > 0) d->grace_ms = hb->grace_ms;
 			if(hb->has_progress) d->progress = hb->progress;
@@ -544,9 +557,9 @@ static int sess_ev_fields(hw_sess_t *s, const hw_ev_t *ev, int64_t now, hw_step_
 	if(ev->seq > d->seq) d->seq = ev->seq;
 	switch(ev->type){
 	case HW_EV_TASK:
-		if(strcmp(d->task, ev->text) != 0){
-			snprintf(d->task, sizeof(d->task), "%s", ev->text);
-			changed = true;
+		if(strcmp(hw_session_task(d), ev->text) != 0){
+			rc = hw_session_set_task(d, ev->text, err);
+			changed = rc == HW_OK;
 		}
 		break;
 	case HW_EV_CLAUDE_SID:

@@ -108,7 +108,7 @@ bool hw_fsm_flap(int from_row, int to_row, int rel);
 #define HW_GRACE_INTERVALS 3
 
 /* One session as the collector holds it. Caller-owned: hw_sess_init() ... hw_sess_cleanup().
- * doc.argv and doc.claude.chain are owned (heap) by the session. */
+ * doc.task, doc.cwd, doc.argv and doc.claude.chain are owned (heap) by the session. */
 typedef struct hw_sess {
 	hw_session_t doc;
 	int64_t birth_epoch;  /* epoch whose birth metadata doc holds; -1 for none */
@@ -157,11 +157,11 @@ typedef struct hw_step {
  * caller), in HW_ROW_NONE. */
 void hw_sess_init(hw_sess_t *s, const char *id, const char *machine);
 
-/* Frees argv and chain. NULL is a no-op. */
+/* Frees task, cwd, argv and chain (the rest of doc stays readable). NULL is a no-op. */
 void hw_sess_cleanup(hw_sess_t *s);
 
-/* Takes over a decoded document (loaded from the store): *doc is moved into s (its argv and
- * chain now belong to s; *doc is reset). birth_epoch as stored (-1 unknown). */
+/* Takes over a decoded document (loaded from the store): *doc is moved into s (its task, cwd,
+ * argv and chain now belong to s; *doc is reset). birth_epoch as stored (-1 unknown). */
 void hw_sess_adopt(hw_sess_t *s, hw_session_t *doc, int64_t birth_epoch);
 
 /* The current row. */
@@ -172,8 +172,8 @@ int64_t hw_sess_grace(const hw_sess_t *s);
 
 /* Apply a message received at wall time now (ms since the Unix epoch). The message is
  * borrowed and must have passed the codec and its topic check. *st describes the outcome.
- * Returns HW_OK, or HW_ERR_NOMEM (the session is then consistent but may miss argv or a chain
- * entry). */
+ * Returns HW_OK, or HW_ERR_NOMEM (the session is then consistent but may miss its cwd, a new
+ * task, argv or a chain entry; a heartbeat keeps the old task). */
 int hw_sess_birth(hw_sess_t *s, const hw_birth_t *b, int64_t now, hw_step_t *st, hw_error_t *err);
 void hw_sess_hb(hw_sess_t *s, const hw_hb_t *hb, int64_t now, hw_step_t *st);
 int hw_sess_ev(hw_sess_t *s, const hw_ev_t *ev, int64_t now, hw_step_t *st, hw_error_t *err);

@@ -49,7 +49,7 @@ int hw_store_new(hw_store_t **out, const hw_store_opts_t *opts, hw_storeq_t *q, 
  * timeout. Returns HW_OK or HW_ERR_STORE (transient: try again later). */
 int hw_store_prepare(hw_store_t *st, hw_error_t *err);
 
-/* Receives one loaded session: *doc (decoded; the callee takes over its argv and chain and
+/* Receives one loaded session: *doc (decoded; the callee takes over its heap members and
  * must leave *doc cleaned) and the epoch its birth metadata is from (-1 unknown). Returns
  * HW_OK, or an error that stops the load. */
 typedef int (*hw_store_load_fn)(void *ctx, hw_session_t *doc, int64_t birth_epoch, hw_error_t *err);

@@ -391,6 +391,21 @@ int hw__j_text(json_object *obj, const char *key, bool required, size_t max, cha
 	return HW_OK;
 }
 
+int hw__j_text_dup(json_object *obj, const char *key, bool required, size_t max, char **dst, hw_error_t *err)
+{
+	const char *s;
+	size_t n;
+	int rc = get_string(obj, key, required, &s, &n, err);
+
+	if(rc != HW_OK || !s || n == 0) return rc;
+	if(n > max) return hw_error_refuse(err, HW_R_TOO_LARGE, "'%s' is %zu bytes; at most %zu", key, n, max);
+	*dst = malloc(n + 1);
+	if(!*dst) return hw_error_set(err, HW_ERR_NOMEM, "out of memory for '%s'", key);
+	memcpy(*dst, s, n);
+	(*dst)[n] = '\0';
+	return HW_OK;
+}
+
 int hw__j_enum(json_object *obj, const char *key, bool required, const char *const *names, int count,
 		int *out, hw_error_t *err)
 {

@@ -52,6 +52,9 @@ int hw__j_bool(json_object *obj, const char *key, bool required, bool *out, hw_e
 int hw__j_id(json_object *obj, const char *key, bool required, char *dst, hw_error_t *err);
 /* A string of at most max bytes into dst (max + 1 bytes); HW_R_TOO_LARGE when longer. */
 int hw__j_text(json_object *obj, const char *key, bool required, size_t max, char *dst, hw_error_t *err);
+/* As hw__j_text, into a heap copy sized to fit: *dst (NULL on entry) becomes a string the
+ * caller frees with free(), or stays NULL when the key is absent or the string empty. */
+int hw__j_text_dup(json_object *obj, const char *key, bool required, size_t max, char **dst, hw_error_t *err);
 /* A string that is one of names[0..count-1] (NULL entries skipped); *out = its index. */
 int hw__j_enum(json_object *obj, const char *key, bool required, const char *const *names, int count,
 		int *out, hw_error_t *err);

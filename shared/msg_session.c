@@ -117,7 +117,7 @@ int hw_session_decode(const void *buf, size_t len, hw_session_t *out, hw_error_t
 	if(rc == HW_OK) rc = hw__j_int(o, "updated_at", true, 0, INT64_MAX, &out->updated_at, err);
 	if(rc == HW_OK) rc = hw__j_id(o, "slot", false, out->slot, err);
 	if(rc == HW_OK) rc = hw__j_id(o, "project", false, out->project, err);
-	if(rc == HW_OK) rc = hw__j_text(o, "task", false, HW_TEXT_MAX, out->task, err);
+	if(rc == HW_OK) rc = hw__j_text_dup(o, "task", false, HW_TEXT_MAX, &out->task, err);
 	if(rc == HW_OK) rc = hw__j_enum(o, "cause", false, cnames, HW_CAUSE__COUNT, &out->cause, err);
 	if(rc == HW_OK) rc = hw__j_int(o, "state_since", false, 0, INT64_MAX, &out->state_since, err);
 	if(rc == HW_OK) rc = hw__j_int(o, "seq", false, 0, INT64_MAX, &out->seq, err);
@@ -131,7 +131,7 @@ int hw_session_decode(const void *buf, size_t len, hw_session_t *out, hw_error_t
 	if(rc == HW_OK) rc = hw__j_int(o, "grace_ms", false, 0, HW_GRACE_MAX_MS, &out->grace_ms, err);
 	if(rc == HW_OK) rc = hw__j_int(o, "deadline_at", false, 0, INT64_MAX, &out->deadline_at, err);
 	if(rc == HW_OK) rc = hw__j_int(o, "pid", false, 0, HW_PID_MAX, &out->pid, err);
-	if(rc == HW_OK) rc = hw__j_text(o, "cwd", false, HW_PATH_MAX, out->cwd, err);
+	if(rc == HW_OK) rc = hw__j_text_dup(o, "cwd", false, HW_PATH_MAX, &out->cwd, err);
 	if(rc == HW_OK) rc = hw__msg_dec_agent(o, out->agent, err);
 	if(rc == HW_OK) rc = hw__msg_dec_argv(o, &out->argv, &out->argc, err);
 	if(rc == HW_OK) rc = dec_claude(o, out, err);
@@ -224,7 +224,42 @@ int hw_session_encode(const hw_session_t *s, char **out, size_t *outlen, hw_erro
 void hw_session_cleanup(hw_session_t *s)
 {
 	if(!s) return;
+	free(s->task);
+	free(s->cwd);
 	hw__msg_free_argv(s->argv, s->argc);
 	free(s->claude.chain);
 	*s = (hw_session_t)HW_SESSION_INIT;
+}
+
+/* Replaces the heap string *dst (NULL = empty) with a copy of text, reallocating only when the
+ * length changes: a session's task is re-sent with every heartbeat and rarely changes. */
+static int set_text(char **dst, const char *text, size_t max, const char *what, hw_error_t *err)
+{
+	size_t n = text ? strlen(text) : 0;
+	char *p;
+
+	if(n > max) return hw_error_set(err, HW_ERR_INVAL, "%s is %zu bytes; at most %zu", what, n, max);
+	if(n == 0){
+		free(*dst);
+		*dst = NULL;
+		return HW_OK;
+	}
+	if(*dst && strcmp(*dst, text) == 0) return HW_OK;
+	if(!*dst || strlen(*dst) != n){
+		p = realloc(*dst, n + 1);
+		if(!p) return hw_error_set(err, HW_ERR_NOMEM, "out of memory for the %s", what);
+		*dst = p;
+	}
+	memcpy(*dst, text, n + 1);
+	return HW_OK;
+}
+
+int hw_session_set_task(hw_session_t *s, const char *text, hw_error_t *err)
+{
+	return set_text(&s->task, text, HW_TEXT_MAX, "task", err);
+}
+
+int hw_session_set_cwd(hw_session_t *s, const char *path, hw_error_t *err)
+{
+	return set_text(&s->cwd, path, HW_PATH_MAX, "cwd", err);
 }

@@ -424,9 +424,9 @@ static void TEST_resume_uses_newest_sid(void)
 	CU_ASSERT_EQUAL(w.doc.run, 1);
 	CU_ASSERT_STRING_EQUAL(w.doc.machine, "m2");
 	CU_ASSERT(w.doc.epoch > epoch);
-	CU_ASSERT_STRING_EQUAL(w.doc.cwd, work_dir);
+	CU_ASSERT_STRING_EQUAL(hw_session_cwd(&w.doc), work_dir);
 	CU_ASSERT_STRING_EQUAL(w.doc.project, "proj");
-	CU_ASSERT_STRING_EQUAL(w.doc.task, "#7 login");
+	CU_ASSERT_STRING_EQUAL(hw_session_task(&w.doc), "#7 login");
 	CU_ASSERT_EQUAL(w.doc.claude.resume_failures, 0);
 	CU_ASSERT_TRUE(w.doc.claude.resumable);
 	CU_ASSERT_EQUAL_FATAL(w.doc.claude.chain_len, 4);

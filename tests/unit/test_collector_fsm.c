@@ -485,7 +485,7 @@ static void TEST_birth_after_heartbeat_merges_metadata(void)
 	CU_ASSERT_EQUAL(hw_sess_row(&s), HW_ROW_ACTIVE);
 	CU_ASSERT(!st.need_birth);
 	CU_ASSERT_STRING_EQUAL(s.doc.project, "acme");
-	CU_ASSERT_STRING_EQUAL(s.doc.task, "newer task");
+	CU_ASSERT_STRING_EQUAL(hw_session_task(&s.doc), "newer task");
 	CU_ASSERT_EQUAL(s.doc.interval_ms, 1000);
 	CU_ASSERT_EQUAL(s.doc.pid, 42);
 	CU_ASSERT_EQUAL(s.doc.run, 2);

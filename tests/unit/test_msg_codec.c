@@ -422,6 +422,7 @@ static void TEST_status_round_trip_and_exact(void)
 static void TEST_session_round_trip(void)
 {
 	char *argv[] = {"claude", "--resume", "abc"};
+	char task[] = "#118 add login", cwd[] = "/srv/acme";
 	hw_sid_entry_t chain[] = {
 		{"sid-1", 1000, HW_SID_STARTUP}, {"sid-2", 2000, HW_SID_COMPACT}, {"sid-3", 3000, HW_SID_RESUME},
 	};
@@ -433,8 +434,8 @@ static void TEST_session_round_trip(void)
 	fill_id(s.machine, "build-07");
 	fill_id(s.slot, "3");
 	fill_id(s.project, "acme-web");
-	snprintf(s.task, sizeof(s.task), "#118 add login");
-	snprintf(s.cwd, sizeof(s.cwd), "/srv/acme");
+	s.task = task; /* borrowed, as argv and the chain */
+	s.cwd = cwd;
 	snprintf(s.agent, sizeof(s.agent), "heartwire-agent 0.1.0");
 	s.state = HW_STATE_CRASHED;
 	s.cause = HW_CAUSE_SIGNAL;
@@ -472,8 +473,8 @@ static void TEST_session_round_trip(void)
 	CU_ASSERT_STRING_EQUAL(d.machine, s.machine);
 	CU_ASSERT_STRING_EQUAL(d.slot, s.slot);
 	CU_ASSERT_STRING_EQUAL(d.project, s.project);
-	CU_ASSERT_STRING_EQUAL(d.task, s.task);
-	CU_ASSERT_STRING_EQUAL(d.cwd, s.cwd);
+	CU_ASSERT_STRING_EQUAL(hw_session_task(&d), "#118 add login");
+	CU_ASSERT_STRING_EQUAL(hw_session_cwd(&d), "/srv/acme");
 	CU_ASSERT_STRING_EQUAL(d.agent, s.agent);
 	CU_ASSERT_EQUAL(d.state, s.state);
 	CU_ASSERT_EQUAL(d.cause, s.cause);
@@ -523,8 +524,68 @@ static void TEST_session_round_trip(void)
 	hw_session_cleanup(&d);
 	CU_ASSERT_PTR_NULL(d.claude.chain);
 	CU_ASSERT_PTR_NULL(d.argv);
+	CU_ASSERT_PTR_NULL(d.task);
+	CU_ASSERT_PTR_NULL(d.cwd);
 	free(js);
 	free(js2);
+}
+
+/* task and cwd are sized to fit: NULL reads as "", the setters keep the limits, reuse the
+ * buffer for an equal length and free it for "", and the decoder allocates nothing for an
+ * absent or empty one. */
+static void TEST_session_task_and_cwd_heap_strings(void)
+{
+	hw_session_t s = HW_SESSION_INIT, d;
+	hw_error_t err = {0};
+	char big[HW_PATH_MAX + 2];
+	char *js = NULL, *p;
+	const char *doc = "{\"v\":1,\"session\":\"s\",\"machine\":\"m\",\"state\":\"active\",\"epoch\":1,"
+			"\"version\":1,\"updated_at\":1,\"task\":\"\"}";
+
+	CU_ASSERT_STRING_EQUAL(hw_session_task(&s), "");
+	CU_ASSERT_STRING_EQUAL(hw_session_cwd(&s), "");
+	CU_ASSERT_EQUAL(hw_session_set_task(&s, "#1 a", &err), HW_OK);
+	p = s.task;
+	CU_ASSERT_EQUAL(hw_session_set_task(&s, "#1 a", &err), HW_OK);
+	CU_ASSERT_PTR_EQUAL(s.task, p);
+	CU_ASSERT_EQUAL(hw_session_set_task(&s, "#2 b", &err), HW_OK);
+	CU_ASSERT_STRING_EQUAL(hw_session_task(&s), "#2 b");
+	CU_ASSERT_EQUAL(hw_session_set_task(&s, "#3 a longer task", &err), HW_OK);
+	CU_ASSERT_STRING_EQUAL(hw_session_task(&s), "#3 a longer task");
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	big[HW_TEXT_MAX + 1] = '\0';
+	CU_ASSERT_EQUAL(hw_session_set_task(&s, big, &err), HW_ERR_INVAL);
+	CU_ASSERT_STRING_EQUAL(hw_session_task(&s), "#3 a longer task");
+	big[HW_TEXT_MAX] = '\0';
+	CU_ASSERT_EQUAL(hw_session_set_task(&s, big, &err), HW_OK);
+	CU_ASSERT_EQUAL(strlen(hw_session_task(&s)), HW_TEXT_MAX);
+	CU_ASSERT_EQUAL(hw_session_set_task(&s, "", &err), HW_OK);
+	CU_ASSERT_PTR_NULL(s.task);
+	memset(big, 'x', sizeof(big) - 1);
+	big[0] = '/';
+	CU_ASSERT_EQUAL(hw_session_set_cwd(&s, big, &err), HW_ERR_INVAL);
+	CU_ASSERT_PTR_NULL(s.cwd);
+	big[HW_PATH_MAX] = '\0';
+	CU_ASSERT_EQUAL(hw_session_set_cwd(&s, big, &err), HW_OK);
+	CU_ASSERT_EQUAL(strlen(hw_session_cwd(&s)), HW_PATH_MAX);
+	CU_ASSERT_EQUAL(hw_session_set_cwd(&s, NULL, &err), HW_OK);
+	CU_ASSERT_PTR_NULL(s.cwd);
+	CU_ASSERT_EQUAL(hw_session_set_cwd(&s, "/srv", &err), HW_OK);
+	/* an owned document round-trips and cleans up like a decoded one */
+	fill_id(s.session, "s");
+	fill_id(s.machine, "m");
+	s.state = HW_STATE_ACTIVE;
+	CU_ASSERT_EQUAL_FATAL(hw_session_encode(&s, &js, NULL, &err), HW_OK);
+	CU_ASSERT_PTR_NULL(strstr(js, "\"task\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(js, "\"cwd\":\"/srv\""));
+	hw_session_cleanup(&s);
+	CU_ASSERT_PTR_NULL(s.cwd);
+	free(js);
+	CU_ASSERT_EQUAL_FATAL(hw_session_decode(doc, strlen(doc), &d, &err), HW_OK);
+	CU_ASSERT_PTR_NULL(d.task);
+	CU_ASSERT_PTR_NULL(d.cwd);
+	hw_session_cleanup(&d);
 }
 
 static void TEST_session_minimal_and_every_state(void)
@@ -994,6 +1055,7 @@ int main(void)
 		HWTEST(TEST_status_round_trip_and_exact),
 		HWTEST(TEST_session_round_trip),
 		HWTEST(TEST_session_minimal_and_every_state),
+		HWTEST(TEST_session_task_and_cwd_heap_strings),
 		HWTEST(TEST_names_round_trip),
 		HWTEST(TEST_request_round_trip),
 		HWTEST(TEST_request_every_verb),

@@ -299,14 +299,18 @@ int hw_msg_check_topic(const hw_topic_t *topic, const char *session, const char 
  * "recovery":{"claimed_by":..,"lease_until":..,"token":..,"attempts":..},"version":..,
  * "updated_at":..}. Times are ms since the Unix epoch, 0 = never. Empty strings are omitted;
  * "exit" only when has_exit. Required on decode: v, session, machine, state, epoch, version,
- * updated_at. */
+ * updated_at.
+ * task and cwd are sized to fit (a tracked session usually holds a few dozen bytes of each,
+ * and the collector keeps one document per session): NULL means empty, so read them with
+ * hw_session_task() and hw_session_cwd(), and change an owned document's with
+ * hw_session_set_task() and hw_session_set_cwd(). */
 typedef struct hw_session {
 	char session[HW_ID_MAX + 1];
 	char machine[HW_ID_MAX + 1];
 	char slot[HW_ID_MAX + 1];
 	char project[HW_ID_MAX + 1];
-	char task[HW_TEXT_MAX + 1];
-	char cwd[HW_PATH_MAX + 1];
+	char *task;          /* <= HW_TEXT_MAX bytes or NULL; heap (decoder) or borrowed (encoder) */
+	char *cwd;           /* <= HW_PATH_MAX bytes or NULL; heap (decoder) or borrowed (encoder) */
 	char agent[HW_AGENT_MAX + 1];
 	int state; /* hw_state */
 	int cause; /* hw_cause */
@@ -350,12 +354,34 @@ typedef struct hw_session {
 int hw_session_encode(const hw_session_t *s, char **out, size_t *outlen, hw_error_t *err);
 
 /* Decodes a session document (<= HW_DOC_MAX_BYTES, depth <= HW_MSG_MAX_DEPTH). On success the
- * caller frees argv and claude.chain with hw_session_cleanup(); on failure nothing needs
- * freeing. */
+ * caller frees task, cwd, argv and claude.chain with hw_session_cleanup(); on failure nothing
+ * needs freeing. An absent or empty task or cwd decodes as NULL (no allocation). */
 int hw_session_decode(const void *buf, size_t len, hw_session_t *out, hw_error_t *err);
 
-/* Frees a decoded session's argv and chain and resets *s to HW_SESSION_INIT. NULL: no-op. */
+/* Frees a decoded session's task, cwd, argv and chain and resets *s to HW_SESSION_INIT.
+ * NULL: no-op. */
 void hw_session_cleanup(hw_session_t *s);
+
+/* The session's task and working directory, "" when it has none (NULL). Borrowed from s until
+ * it changes. */
+static inline const char *hw_session_task(const hw_session_t *s)
+{
+	return s->task ? s->task : "";
+}
+
+static inline const char *hw_session_cwd(const hw_session_t *s)
+{
+	return s->cwd ? s->cwd : "";
+}
+
+/* Sets the task (<= HW_TEXT_MAX bytes) or cwd (<= HW_PATH_MAX bytes) of a document that owns
+ * its strings (decoded, or built only with these setters; never one that borrows them for the
+ * encoder) to a copy of text (borrowed). NULL or "" frees the old string and leaves NULL. An
+ * equal text changes nothing and allocates nothing; a different one reallocates only when the
+ * length changes. HW_ERR_INVAL when text is too long, HW_ERR_NOMEM; on failure the old value
+ * is kept. */
+int hw_session_set_task(hw_session_t *s, const char *text, hw_error_t *err);
+int hw_session_set_cwd(hw_session_t *s, const char *path, hw_error_t *err);
 
 /* ------------------------------------------------------------------ requests */
 
