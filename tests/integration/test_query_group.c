@@ -158,7 +158,12 @@ static int grq_send(grq_t *g, const char *what, const char *json, bool mqtt5)
 	q = &g->r[g->n];
 	memset(q, 0, sizeof(*q));
 	q->count = -1;
-	snprintf(q->corr, sizeof(q->corr), "%s-%d", g->prefix, g->n);
+	/* formatted on the stack: GCC's sanitizer build wrongly sees q as possibly NULL here */
+	{
+		char corr[sizeof(q->corr)];
+		snprintf(corr, sizeof(corr), "%s-%d", g->prefix, g->n);
+		memcpy(q->corr, corr, sizeof(corr));
+	}
 	snprintf(topic, sizeof(topic), CH_ROOT "/%s", what);
 	if(mqtt5){
 		if(hw_mqtt_publish_req(g->m, topic, json, strlen(json), 1, g->reply, q->corr, strlen(q->corr), &err) != HW_OK){
