@@ -6,10 +6,10 @@
 
 /* Caller-owned state; no allocation. */
 typedef struct hw_backoff {
-	int64_t base_ms;   /* the first delay's ceiling */
-	int64_t cap_ms;    /* no delay exceeds this */
-	int attempts;      /* delays handed out since the last reset */
-	uint64_t rng;      /* xorshift state */
+	int64_t base_ms; /* the first delay's ceiling */
+	int64_t cap_ms;  /* no delay exceeds this */
+	int attempts;    /* delays handed out since the last reset */
+	uint64_t rng;    /* xorshift state */
 } hw_backoff_t;
 
 /* Initialises with base and cap (1 <= base <= cap) and a seed for the jitter (0 picks 1). */

@@ -83,8 +83,8 @@ bad:
 }
 
 /* Opens (creating) and locks the epoch file, and reads its value. */
-static int open_locked(const char *dir, const char *session, int *fd_out, int64_t *value, char *path,
-		size_t plen, hw_error_t *err)
+static int open_locked(
+		const char *dir, const char *session, int *fd_out, int64_t *value, char *path, size_t plen, hw_error_t *err)
 {
 	char buf[64];
 	ssize_t n;

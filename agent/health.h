@@ -8,20 +8,20 @@
 
 /* One sample of the signals of progress. */
 typedef struct hw_health_sample {
-	char proc;              /* /proc state letter, '?' when unknown */
-	int64_t cpu_ms;         /* child CPU time (with waited-for children) */
-	uint64_t hooks;         /* hook calls seen so far */
+	char proc;                /* /proc state letter, '?' when unknown */
+	int64_t cpu_ms;           /* child CPU time (with waited-for children) */
+	uint64_t hooks;           /* hook calls seen so far */
 	int64_t transcript_size;  /* -1 when unknown */
 	int64_t transcript_mtime; /* ns since the epoch, -1 when unknown */
-	bool idle;              /* Claude said Stop and nothing happened since */
+	bool idle;                /* Claude said Stop and nothing happened since */
 } hw_health_sample_t;
 
 /* Caller-owned state; hw_health_init() first. */
 typedef struct hw_health {
-	int64_t no_progress_ms;   /* 0 disables the no_progress check */
+	int64_t no_progress_ms; /* 0 disables the no_progress check */
 	bool have_last;
 	hw_health_sample_t last;
-	int64_t progress_mono;    /* monotonic ms when progress was last seen */
+	int64_t progress_mono; /* monotonic ms when progress was last seen */
 } hw_health_t;
 
 /* Starts tracking at mono_ms (counts as progress). */

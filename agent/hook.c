@@ -69,7 +69,8 @@ int hw_hook_read(int fd, size_t max, int64_t deadline_ms, char **out, size_t *le
 
 void hw_agent_hook_usage(FILE *out)
 {
-	fprintf(out, "usage: heartwire-agent hook\n\n"
+	fprintf(out,
+			"usage: heartwire-agent hook\n\n"
 			"A Claude Code hook command: reads the hook's JSON on stdin and hands hook_event_name,\n"
 			"session_id, transcript_path, cwd, tool_name and source to the heartwire-agent that runs\n"
 			"this Claude (found through HEARTWIRE_HOOK_SOCKET, which `heartwire-agent run` sets).\n"
@@ -109,8 +110,10 @@ int hw_agent_hook(int argc, char **argv)
 		memcpy(h.event, "Unknown", sizeof("Unknown"));
 	}
 	if(!sock || !*sock){
-		fprintf(stderr, "heartwire-agent hook: HEARTWIRE_HOOK_SOCKET is not set (Claude is not running under "
-				"heartwire-agent run); %s ignored\n", h.event);
+		fprintf(stderr,
+				"heartwire-agent hook: HEARTWIRE_HOOK_SOCKET is not set (Claude is not running under "
+				"heartwire-agent run); %s ignored\n",
+				h.event);
 		goto cleanup;
 	}
 	h.t0_us = t0;

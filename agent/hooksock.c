@@ -56,8 +56,8 @@ static int make_dir(const char *path, hw_error_t *err)
 		return hw_error_set(err, HW_ERR_IO, "cannot create %s: %s", dir, strerror(errno));
 	if(lstat(dir, &st) != 0) return hw_error_set(err, HW_ERR_IO, "%s: %s", dir, strerror(errno));
 	if(!S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 0022))
-		return hw_error_set(err, HW_ERR_IO,
-				"%s must be a directory owned by uid %ld and not writable by others", dir, (long)getuid());
+		return hw_error_set(err, HW_ERR_IO, "%s must be a directory owned by uid %ld and not writable by others", dir,
+				(long)getuid());
 	return HW_OK;
 }
 
@@ -121,8 +121,7 @@ int hw_hooksock_send(const char *path, const void *buf, size_t len, hw_error_t *
 			rc = hw_error_set(err, HW_ERR_NOTFOUND, "no agent listens on %s", path);
 		else if(e == EAGAIN || e == EWOULDBLOCK)
 			rc = hw_error_set(err, HW_ERR_AGAIN, "the agent's hook queue at %s is full", path);
-		else
-			rc = hw_error_set(err, HW_ERR_IO, "cannot send to %s: %s", path, strerror(e));
+		else rc = hw_error_set(err, HW_ERR_IO, "cannot send to %s: %s", path, strerror(e));
 	}
 	close(fd);
 	return rc;

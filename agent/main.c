@@ -13,7 +13,8 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: heartwire-agent COMMAND [options]\n\n"
+	fprintf(out,
+			"usage: heartwire-agent COMMAND [options]\n\n"
 			"commands:\n"
 			"  run [options] -- CMD [ARGS...]  supervise CMD as a heartwire session (see run --help)\n"
 			"  hook                            Claude Code hook: stdin JSON to the running agent\n"
@@ -40,6 +41,7 @@ int main(int argc, char **argv)
 		printf("heartwire-agent %s\n", HW_VERSION);
 		return 0;
 	}
-	fprintf(stderr, "heartwire-agent: unknown command '%s'; allowed: run, hook, resume (see heartwire-agent --help)\n", argv[1]);
+	fprintf(stderr, "heartwire-agent: unknown command '%s'; allowed: run, hook, resume (see heartwire-agent --help)\n",
+			argv[1]);
 	return HW_EXIT_USAGE;
 }

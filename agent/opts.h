@@ -21,7 +21,7 @@ enum { HW_WHEN_PAUSED_WAIT = 0, HW_WHEN_PAUSED_FAIL };
 typedef struct hw_agent_cfg {
 	char broker[512];
 	char username[256];
-	char password[512];      /* HEARTWIRE_PASSWORD or the config file only, never argv */
+	char password[512]; /* HEARTWIRE_PASSWORD or the config file only, never argv */
 	char password_file[1024];
 	char cafile[1024];
 	char topic_root[HW_TOPIC_ROOT_MAX + 1];
@@ -31,13 +31,13 @@ typedef struct hw_agent_cfg {
 	char project[HW_ID_MAX + 1];
 	char task[HW_TEXT_MAX + 1];
 	int64_t interval_ms;
-	int64_t grace_ms;        /* 0 on input: 3 intervals */
-	int hb_qos;              /* QoS of heartbeats (0 or 1); births, events and statuses are QoS 1 */
+	int64_t grace_ms; /* 0 on input: 3 intervals */
+	int hb_qos;       /* QoS of heartbeats (0 or 1); births, events and statuses are QoS 1 */
 	int keepalive_s;
-	int64_t no_progress_ms;  /* 0: never */
-	int restart;             /* HW_RESTART_* */
+	int64_t no_progress_ms; /* 0: never */
+	int restart;            /* HW_RESTART_* */
 	int max_restarts;
-	int when_paused;         /* HW_WHEN_PAUSED_* */
+	int when_paused; /* HW_WHEN_PAUSED_* */
 	char state_dir[1024];
 	int event_buffer;
 	int log_level;

@@ -10,8 +10,8 @@
 
 /* One reading of /proc/PID/stat. */
 typedef struct hw_procstat {
-	char state;      /* R S D T t Z X I ... ('?' when unknown) */
-	int64_t cpu_ms;  /* utime + stime + cutime + cstime (the waited-for children), in ms */
+	char state;     /* R S D T t Z X I ... ('?' when unknown) */
+	int64_t cpu_ms; /* utime + stime + cutime + cstime (the waited-for children), in ms */
 } hw_procstat_t;
 
 /* Parses the text of /proc/PID/stat (len bytes, need not be NUL-terminated). The command

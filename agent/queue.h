@@ -12,9 +12,9 @@
 typedef struct hw_queue {
 	void **items;
 	size_t cap, head, len;
-	uint64_t dropped;          /* items dropped because the queue was full, since the last take */
-	uint64_t dropped_total;    /* all items ever dropped */
-	void (*free_fn)(void *);   /* frees one item (dropped ones and leftovers at cleanup) */
+	uint64_t dropped;        /* items dropped because the queue was full, since the last take */
+	uint64_t dropped_total;  /* all items ever dropped */
+	void (*free_fn)(void *); /* frees one item (dropped ones and leftovers at cleanup) */
 } hw_queue_t;
 
 /* Initialises an empty queue of at most cap items (1..1000000) whose items are freed with

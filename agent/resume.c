@@ -33,6 +33,7 @@ static const char *const mode_values[] = {"insert", "replace", "none", NULL};
 
 #define RAT(m) HW_OPT_AT(hw_resume_cfg_t, m)
 
+/* clang-format off */
 static const hw_opt_t resume_own_opts[] = {
 	{.name = "resume-args", .type = HW_OPT_STRING, .def = HW_RESUME_ARGS_DEFAULT, .metavar = "TEMPLATE",
 	 .help = "words that resume Claude; {claude_sid} and {session} are replaced", RAT(resume_args)},
@@ -68,6 +69,7 @@ static const hw_opt_t resume_own_opts[] = {
 /* run's options that the stored session fixes: an error on the command line, ignored from the
  * config file and the environment (which `run` shares). */
 static const char *const fixed_opts[] = {"session", "project", "slot", "task", NULL};
+/* clang-format on */
 
 #define TABLE_MAX 96
 
@@ -102,8 +104,11 @@ static int opt_index(const char *name)
 int hw_resume_opts_load(hw_resume_cfg_t *cfg, int argc, char **argv, hw_error_t *err)
 {
 	unsigned char sources[TABLE_MAX] = {0};
-	hw_config_t c = {.opts = resume_table(), .base = cfg, .default_file = "/etc/heartwire/agent.conf",
-			.positional = HW_POS_PERMUTE, .sources = sources};
+	hw_config_t c = {.opts = resume_table(),
+			.base = cfg,
+			.default_file = "/etc/heartwire/agent.conf",
+			.positional = HW_POS_PERMUTE,
+			.sources = sources};
 	int first = argc, rc, i;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -157,7 +162,8 @@ void hw_resume_usage(FILE *out)
 	}
 	shown[n] = (hw_opt_t)HW_OPT_END;
 
-	fprintf(out, "usage: heartwire-agent resume SESSION [options]\n\n"
+	fprintf(out,
+			"usage: heartwire-agent resume SESSION [options]\n\n"
 			"Restarts a recoverable session (stalled, lost, crashed, cleared) from what the collector stored:\n"
 			"asks q/session, claims it with cmd/claim (claimant: this machine), and runs the stored command in\n"
 			"the stored working directory as `run` does (same session id, run + 1), resuming the newest Claude\n"
@@ -199,8 +205,8 @@ int hw_resume_template_check(const char *tmpl, hw_error_t *err)
 		if(strncmp(p, PH_SID, strlen(PH_SID)) == 0) p += strlen(PH_SID) - 1;
 		else if(strncmp(p, PH_SESSION, strlen(PH_SESSION)) == 0) p += strlen(PH_SESSION) - 1;
 		else
-			return hw_error_set(err, HW_ERR_CONFIG, "--resume-args: unknown placeholder at '%.20s'; allowed: "
-					PH_SID " and " PH_SESSION, p);
+			return hw_error_set(err, HW_ERR_CONFIG,
+					"--resume-args: unknown placeholder at '%.20s'; allowed: " PH_SID " and " PH_SESSION, p);
 	}
 	if(!word) return hw_error_set(err, HW_ERR_CONFIG, "--resume-args: the template is empty");
 	return HW_OK;
@@ -222,8 +228,7 @@ static int argv_push_n(hw_argv_t *a, const char *s, size_t n, hw_error_t *err)
 
 	if(a->n >= HW_ARGV_MAX)
 		return hw_error_set(err, HW_ERR_INVAL, "the command would have more than %d arguments", HW_ARGV_MAX);
-	if(n > HW_ARG_MAX)
-		return hw_error_set(err, HW_ERR_INVAL, "a command argument would be longer than %d bytes", HW_ARG_MAX);
+	if(n > HW_ARG_MAX) return hw_error_set(err, HW_ERR_INVAL, "a command argument would be longer than %d bytes", HW_ARG_MAX);
 	/* one more slot: the array stays NULL-terminated, as execvp wants it */
 	v = realloc(a->v, (a->n + 2) * sizeof(*v));
 	if(!v) return hw_error_set(err, HW_ERR_NOMEM, "out of memory");
@@ -359,8 +364,8 @@ static int copy_argv(char *const *argv, size_t argc, hw_argv_t *out, hw_error_t 
 	return rc;
 }
 
-int hw_resume_commands(char *const *argv, size_t argc, const hw_resume_spec_t *spec, const char *sid,
-		hw_argv_t *resume, hw_argv_t *fresh, hw_error_t *err)
+int hw_resume_commands(char *const *argv, size_t argc, const hw_resume_spec_t *spec, const char *sid, hw_argv_t *resume,
+		hw_argv_t *fresh, hw_error_t *err)
 {
 	const char *session = spec->session ? spec->session : "";
 	bool have_sid = sid && sid[0];
@@ -437,8 +442,8 @@ void hw_resume_decide(const hw_session_t *doc, bool can_resume, const hw_resume_
 	}
 	if(doc->claude.resume_failures >= policy->max_failures){
 		out->mark_not_resumable = true;
-		snprintf(out->why, sizeof(out->why), "%lld resume failures (limit %lld)",
-				(long long)doc->claude.resume_failures, (long long)policy->max_failures);
+		snprintf(out->why, sizeof(out->why), "%lld resume failures (limit %lld)", (long long)doc->claude.resume_failures,
+				(long long)policy->max_failures);
 		return;
 	}
 	if(policy->stale_ms > 0 && out->sid_age_ms > policy->stale_ms){
@@ -527,8 +532,10 @@ static int rq_call(rq_t *r, int verb, hw_request_t *req, hw_reply_t *rep, hw_err
 	rc = hw_mqtt_publish_wait(r->m, topic, json, len, 1, false, (int)r->cfg->timeout_ms, err);
 	free(json);
 	if(rc == HW_ERR_FORBIDDEN)
-		return hw_error_set(err, HW_ERR_FORBIDDEN, "the broker refused %s for this user (ACL): give resume an "
-				"operator's credentials with --request-username and --request-password-file", topic);
+		return hw_error_set(err, HW_ERR_FORBIDDEN,
+				"the broker refused %s for this user (ACL): give resume an "
+				"operator's credentials with --request-username and --request-password-file",
+				topic);
 	if(rc != HW_OK) return rc;
 	deadline = hw_mono_ms() + r->cfg->timeout_ms;
 	for(;;){
@@ -548,7 +555,8 @@ static int rq_call(rq_t *r, int verb, hw_request_t *req, hw_reply_t *rep, hw_err
 			hw_reply_cleanup(rep); /* a late reply to an earlier request */
 		}
 		if(left <= 0) break;
-		if(!hw_mqtt_connected(r->m)) return hw_error_set(err, HW_ERR_MQTT, "lost the broker connection waiting for the reply");
+		if(!hw_mqtt_connected(r->m))
+			return hw_error_set(err, HW_ERR_MQTT, "lost the broker connection waiting for the reply");
 		hw_mqtt_wait(r->m, (int)(left < 200 ? left : 200));
 	}
 	return hw_error_set(err, HW_ERR_TIMEOUT, "no reply to %s within %lld ms: is heartwire-collector running?", topic,
@@ -609,8 +617,7 @@ static void print_argv(FILE *out, const hw_argv_t *a)
 /* Prints a refusal or an unreachable collector and gives exit status 1. */
 static int refused(const char *session, const char *what, int rc, const hw_reply_t *rep, const hw_error_t *err)
 {
-	if(rc != HW_OK)
-		fprintf(stderr, "heartwire-agent resume: %s: %s: %s\n", session, what, err->msg);
+	if(rc != HW_OK) fprintf(stderr, "heartwire-agent resume: %s: %s: %s\n", session, what, err->msg);
 	else
 		fprintf(stderr, "heartwire-agent resume: %s: refused by the collector (%s): %s\n", session, rep->code_name,
 				rep->message);
@@ -629,12 +636,9 @@ static void release_claim(const hw_resume_cfg_t *c, const char *token)
 	snprintf(req.session, sizeof(req.session), "%s", c->session);
 	snprintf(req.token, sizeof(req.token), "%s", token);
 	rc = request_once(&quick, HW_VERB_RELEASE, &req, &rep, &err);
-	if(rc != HW_OK)
-		hw_logs(HW_LOG_WARN, c->session, "the claim was not released (it expires with its lease): %s", err.msg);
-	else if(!rep.ok)
-		hw_logs(HW_LOG_WARN, c->session, "the claim was not released (%s): %s", rep.code_name, rep.message);
-	else
-		hw_logs(HW_LOG_INFO, c->session, "claim released");
+	if(rc != HW_OK) hw_logs(HW_LOG_WARN, c->session, "the claim was not released (it expires with its lease): %s", err.msg);
+	else if(!rep.ok) hw_logs(HW_LOG_WARN, c->session, "the claim was not released (%s): %s", rep.code_name, rep.message);
+	else hw_logs(HW_LOG_INFO, c->session, "claim released");
 	hw_reply_cleanup(&rep);
 }
 
@@ -663,8 +667,7 @@ static int resume_session(hw_resume_cfg_t *c, hw_sup_t *sup)
 	hw_reply_t rep = HW_REPLY_INIT;
 	hw_resume_decision_t d;
 	hw_resume_policy_t policy = {.max_failures = c->max_failures, .stale_ms = c->stale_ms};
-	hw_resume_spec_t spec = {.mode = c->mode, .tmpl = c->resume_args, .tmpl_set = c->resume_args_set,
-			.session = c->session};
+	hw_resume_spec_t spec = {.mode = c->mode, .tmpl = c->resume_args, .tmpl_set = c->resume_args_set, .session = c->session};
 	hw_argv_t resume = {0}, fresh = {0};
 	hw_run_plan_t plan = {0};
 	hw_argv_t *cmd;
@@ -696,8 +699,8 @@ static int resume_session(hw_resume_cfg_t *c, hw_sup_t *sup)
 	/* 2. The commands and the decision. */
 	rc = hw_resume_commands(doc.argv, doc.argc, &spec, doc.claude.sid[0] ? doc.claude.sid : NULL, &resume, &fresh, &err);
 	if(rc == HW_OK && resume.n == 0 && doc.claude.chain_len > 0 && !doc.claude.sid[0])
-		rc = hw_resume_commands(doc.argv, doc.argc, &spec, doc.claude.chain[doc.claude.chain_len - 1].sid, &resume,
-				&fresh, &err);
+		rc = hw_resume_commands(
+				doc.argv, doc.argc, &spec, doc.claude.chain[doc.claude.chain_len - 1].sid, &resume, &fresh, &err);
 	if(rc != HW_OK){
 		fprintf(stderr, "heartwire-agent resume: %s: %s\n", c->session, err.msg);
 		status = HW_EXIT_USAGE;
@@ -778,9 +781,10 @@ static int resume_session(hw_resume_cfg_t *c, hw_sup_t *sup)
 	if(d.action != HW_RESUME_ACT_RESUME)
 		fprintf(stderr, "heartwire-agent resume: %s: started fresh (%s); exit status %d\n", c->session, d.why, status);
 	else if(plan.fell_back)
-		fprintf(stderr, "heartwire-agent resume: %s: resuming Claude session %s failed (exit status %d after %lld ms), "
-				"fell back to a fresh Claude session; exit status %d\n", c->session, d.sid, plan.resume_exit,
-				(long long)plan.resume_ms, status);
+		fprintf(stderr,
+				"heartwire-agent resume: %s: resuming Claude session %s failed (exit status %d after %lld ms), "
+				"fell back to a fresh Claude session; exit status %d\n",
+				c->session, d.sid, plan.resume_exit, (long long)plan.resume_ms, status);
 	else
 		fprintf(stderr, "heartwire-agent resume: %s: resumed Claude session %s; exit status %d\n", c->session, d.sid,
 				status);

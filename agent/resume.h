@@ -42,8 +42,8 @@ typedef struct hw_resume_cfg {
 	char request_username[256];        /* --request-username (default: --username) */
 	char request_password[512];        /* HEARTWIRE_REQUEST_PASSWORD / file / --request-password-file */
 	char request_password_file[1024];
-	char cwd[HW_PATH_MAX + 1];         /* --cwd: instead of the stored working directory */
-	bool dry_run;                      /* --dry-run: query and print, claim and start nothing */
+	char cwd[HW_PATH_MAX + 1]; /* --cwd: instead of the stored working directory */
+	bool dry_run;              /* --dry-run: query and print, claim and start nothing */
 } hw_resume_cfg_t;
 
 /* Loads the options of `resume` (argv[0] is "resume"; argv may be reordered) from defaults,
@@ -74,10 +74,10 @@ void hw_argv_free(hw_argv_t *a);
 
 /* How the stored command is turned into commands (all borrowed). */
 typedef struct hw_resume_spec {
-	int mode;             /* hw_resume_mode */
-	const char *tmpl;     /* checked by hw_resume_template_check */
-	bool tmpl_set;        /* the template was given: insert it even when argv[0] is not claude */
-	const char *session;  /* for {session} */
+	int mode;            /* hw_resume_mode */
+	const char *tmpl;    /* checked by hw_resume_template_check */
+	bool tmpl_set;       /* the template was given: insert it even when argv[0] is not claude */
+	const char *session; /* for {session} */
 } hw_resume_spec_t;
 
 /* From the stored command argv (argc >= 1 entries, borrowed) builds:
@@ -93,8 +93,8 @@ typedef struct hw_resume_spec {
  * Caller frees both with hw_argv_free(). Returns HW_OK; HW_ERR_INVAL when a result would have
  * more than HW_ARGV_MAX words or a word over HW_ARG_MAX bytes, or argc is 0; HW_ERR_NOMEM
  * (nothing to free on failure). */
-int hw_resume_commands(char *const *argv, size_t argc, const hw_resume_spec_t *spec, const char *sid,
-		hw_argv_t *resume, hw_argv_t *fresh, hw_error_t *err);
+int hw_resume_commands(char *const *argv, size_t argc, const hw_resume_spec_t *spec, const char *sid, hw_argv_t *resume,
+		hw_argv_t *fresh, hw_error_t *err);
 
 /* The decision's limits. */
 typedef struct hw_resume_policy {
@@ -106,11 +106,11 @@ enum { HW_RESUME_ACT_RESUME = 0, HW_RESUME_ACT_FRESH };
 
 /* What resume will do, and why, in words for people (and for the not_resumable report). */
 typedef struct hw_resume_decision {
-	int action;                  /* HW_RESUME_ACT_RESUME or HW_RESUME_ACT_FRESH */
-	bool mark_not_resumable;     /* report the session not resumable (limit or staleness reached) */
-	char sid[HW_ID_MAX + 1];     /* the Claude session id to resume ("" when none is known) */
-	int64_t sid_age_ms;          /* how old its chain entry is; -1 when unknown */
-	char why[HW_TEXT_MAX + 1];   /* why it starts fresh ("" when it resumes) */
+	int action;                /* HW_RESUME_ACT_RESUME or HW_RESUME_ACT_FRESH */
+	bool mark_not_resumable;   /* report the session not resumable (limit or staleness reached) */
+	char sid[HW_ID_MAX + 1];   /* the Claude session id to resume ("" when none is known) */
+	int64_t sid_age_ms;        /* how old its chain entry is; -1 when unknown */
+	char why[HW_TEXT_MAX + 1]; /* why it starts fresh ("" when it resumes) */
 } hw_resume_decision_t;
 
 /* Decides from the stored document doc (borrowed) at wall time now_ms, given whether a resume

@@ -33,9 +33,9 @@
 #define RECONNECT_CAP_MS 30000
 #define RESTART_BASE_MS 1000
 #define RESTART_CAP_MS 60000
-#define FINAL_TIMEOUT_MS 2000   /* delivering the exit, the ended status and the DISCONNECT */
-#define FINAL_CONNECT_MS 30000  /* broker down at the child's exit: keep trying to report it this long */
-#define PAUSE_RECHECK_MS 60000  /* re-read the clock while waiting on a pause without resume time */
+#define FINAL_TIMEOUT_MS 2000  /* delivering the exit, the ended status and the DISCONNECT */
+#define FINAL_CONNECT_MS 30000 /* broker down at the child's exit: keep trying to report it this long */
+#define PAUSE_RECHECK_MS 60000 /* re-read the clock while waiting on a pause without resume time */
 #define HOOKS_PER_WAKEUP 64
 
 /* Where the agent is in the life of the session. */
@@ -47,7 +47,7 @@ enum phase {
 
 typedef struct agent {
 	hw_agent_cfg_t cfg;
-	char **cmd;                      /* borrowed from argv */
+	char **cmd; /* borrowed from argv */
 	int cmd_argc;
 	char cwd[HW_PATH_MAX + 1];
 	char client_id[160];
@@ -57,34 +57,34 @@ typedef struct agent {
 	hw_sup_t sup;
 	hw_mqtt_t *mqtt;
 	bool connected;
-	bool taken_over;                 /* another agent took the client id: never reconnect */
-	bool conn_warned;                /* one warning per outage */
-	bool born;                       /* a birth went out on this connection */
+	bool taken_over;  /* another agent took the client id: never reconnect */
+	bool conn_warned; /* one warning per outage */
+	bool born;        /* a birth went out on this connection */
 	int64_t epoch, seq;
 	hw_backoff_t conn_backoff;
-	int64_t connect_at;              /* monotonic ms of the next connect attempt; 0 = none */
+	int64_t connect_at; /* monotonic ms of the next connect attempt; 0 = none */
 
-	hw_queue_t evq;                  /* hw_ev_t * waiting for the broker */
+	hw_queue_t evq; /* hw_ev_t * waiting for the broker */
 	hw_tracker_t track;
 	hw_health_t health;
 	int hook_fd;
 	char hook_path[128];
 
 	int phase;
-	int64_t start_at;                /* PH_START: monotonic ms to (re)start the child */
+	int64_t start_at; /* PH_START: monotonic ms to (re)start the child */
 	bool first_start;
-	bool started;                    /* a start of the child was attempted */
+	bool started; /* a start of the child was attempted */
 	bool pause_logged;
-	int run;                         /* the run number of the current child (births carry it) */
-	int restarts;                    /* restarts so far (--max-restarts) */
-	hw_run_plan_t *plan;             /* resume's plan, or NULL (borrowed) */
-	bool resuming;                   /* the current child is a resume attempt (plan) */
-	int64_t child_started;           /* monotonic ms of the current child's start */
-	bool stop_requested;             /* a forwarded signal or a stop command: never restart */
+	int run;               /* the run number of the current child (births carry it) */
+	int restarts;          /* restarts so far (--max-restarts) */
+	hw_run_plan_t *plan;   /* resume's plan, or NULL (borrowed) */
+	bool resuming;         /* the current child is a resume attempt (plan) */
+	int64_t child_started; /* monotonic ms of the current child's start */
+	bool stop_requested;   /* a forwarded signal or a stop command: never restart */
 	hw_backoff_t restart_backoff;
 	hw_pause_t pause_global, pause_project, pause_local;
-	int exit_status;                 /* the process exit status once PH_DONE */
-	int64_t next_hb;                 /* monotonic ms */
+	int exit_status; /* the process exit status once PH_DONE */
+	int64_t next_hb; /* monotonic ms */
 } agent_t;
 
 /* ------------------------------------------------------------------ publishing */
@@ -175,8 +175,8 @@ static int publish_ev(agent_t *a, hw_ev_t *ev)
 	ev->seq = a->seq;
 	rc = hw_ev_encode(ev, &buf, &n, &err);
 	if(rc != HW_OK){
-		hw_logs(HW_LOG_ERROR, a->cfg.session, "dropping a %s event that cannot be encoded: %s",
-				hw_ev_type_name(ev->type), err.msg);
+		hw_logs(HW_LOG_ERROR, a->cfg.session, "dropping a %s event that cannot be encoded: %s", hw_ev_type_name(ev->type),
+				err.msg);
 		return rc;
 	}
 	rc = hw_mqtt_publish(a->mqtt, a->t_ev, buf, n, 1, false, &err);
@@ -355,8 +355,10 @@ static int connect_once(agent_t *a)
 	free(buf);
 	if(rc != HW_OK){
 		if(!a->conn_warned)
-			hw_logs(HW_LOG_WARN, a->cfg.session, "broker %s unreachable (%s); the session runs on and "
-					"reconnects in the background", a->cfg.broker, err.msg);
+			hw_logs(HW_LOG_WARN, a->cfg.session,
+					"broker %s unreachable (%s); the session runs on and "
+					"reconnects in the background",
+					a->cfg.broker, err.msg);
 		a->conn_warned = true;
 		return rc;
 	}
@@ -366,8 +368,8 @@ static int connect_once(agent_t *a)
 	a->born = false;
 	hw_backoff_reset(&a->conn_backoff);
 	a->connect_at = 0;
-	hw_logs(a->conn_warned ? HW_LOG_WARN : HW_LOG_INFO, a->cfg.session, "connected to %s, epoch %lld",
-			a->cfg.broker, (long long)epoch);
+	hw_logs(a->conn_warned ? HW_LOG_WARN : HW_LOG_INFO, a->cfg.session, "connected to %s, epoch %lld", a->cfg.broker,
+			(long long)epoch);
 	a->conn_warned = false;
 	subscribe_all(a);
 	return HW_OK;
@@ -438,8 +440,10 @@ static void on_lost(agent_t *a)
 	if(strstr(err.msg, "(0x8e)")){
 		a->taken_over = true;
 		a->connect_at = 0;
-		hw_logs(HW_LOG_WARN, a->cfg.session, "another agent took this session over (%s); not reconnecting, "
-				"still supervising the child", err.msg);
+		hw_logs(HW_LOG_WARN, a->cfg.session,
+				"another agent took this session over (%s); not reconnecting, "
+				"still supervising the child",
+				err.msg);
 		return;
 	}
 	hw_logs(HW_LOG_WARN, a->cfg.session, "%s; reconnecting with a new epoch", err.msg[0] ? err.msg : "connection lost");
@@ -618,12 +622,16 @@ static bool fall_back(agent_t *a, int sig)
 	else snprintf(how, sizeof(how), "exited with %d", a->exit_status);
 	ev.type = HW_EV_ACTION;
 	ev.ts = hw_time_ms();
-	snprintf(ev.text, sizeof(ev.text), "%s Claude session %s: %s after %lld ms; starting a fresh session "
-			"(resume failure %lld of %lld)", HW_ACTION_RESUME_FAILED, p->resume_sid, how, (long long)ran,
-			(long long)p->failures + 1, (long long)p->max_failures);
+	snprintf(ev.text, sizeof(ev.text),
+			"%s Claude session %s: %s after %lld ms; starting a fresh session "
+			"(resume failure %lld of %lld)",
+			HW_ACTION_RESUME_FAILED, p->resume_sid, how, (long long)ran, (long long)p->failures + 1,
+			(long long)p->max_failures);
 	emit(a, &ev);
-	fprintf(stderr, "heartwire-agent: session %s: resuming Claude session %s failed (%s after %lld ms); "
-			"starting a fresh Claude session\n", a->cfg.session, p->resume_sid, how, (long long)ran);
+	fprintf(stderr,
+			"heartwire-agent: session %s: resuming Claude session %s failed (%s after %lld ms); "
+			"starting a fresh Claude session\n",
+			a->cfg.session, p->resume_sid, how, (long long)ran);
 	if(p->failures + 1 >= p->max_failures){
 		ev.ts = hw_time_ms();
 		snprintf(ev.text, sizeof(ev.text), "%s %lld resume failures (limit %lld)", HW_ACTION_NOT_RESUMABLE,
@@ -785,7 +793,8 @@ static int setup_names(agent_t *a, hw_error_t *err)
 	if((rc = hw_topic_build(a->t_cmd, HW_TOPIC_MAX, root, HW_T_CMD, m, s, err)) != HW_OK) return rc;
 	if((rc = hw_topic_build(a->t_pause, HW_TOPIC_MAX, root, HW_T_STATE_PAUSE, NULL, NULL, err)) != HW_OK) return rc;
 	if(a->cfg.project[0] &&
-			(rc = hw_topic_build(a->t_ppause, HW_TOPIC_MAX, root, HW_T_STATE_PROJECT, NULL, a->cfg.project, err)) != HW_OK)
+			(rc = hw_topic_build(a->t_ppause, HW_TOPIC_MAX, root, HW_T_STATE_PROJECT, NULL, a->cfg.project, err)) !=
+					HW_OK)
 		return rc;
 	snprintf(a->client_id, sizeof(a->client_id), "hw-%s-%s", m, s);
 	return HW_OK;
@@ -840,7 +849,8 @@ static void finish(agent_t *a)
 			else if(connect_once(a) == HW_OK) drain_mqtt(a);
 		}
 		if(!a->connected){
-			hw_logs(HW_LOG_WARN, a->cfg.session, "broker unreachable at exit: the end of the session is not reported");
+			hw_logs(HW_LOG_WARN, a->cfg.session,
+					"broker unreachable at exit: the end of the session is not reported");
 			return;
 		}
 		if(!a->started) break;
@@ -895,7 +905,8 @@ static int run_loop(agent_t *a)
 		if(a->connect_at > 0 && now >= a->connect_at && !a->connected && a->epoch > 0 && probe_taken_over(a)){
 			a->taken_over = true;
 			a->connect_at = 0;
-			hw_logs(HW_LOG_WARN, a->cfg.session, "another agent took this session over (its status is online with "
+			hw_logs(HW_LOG_WARN, a->cfg.session,
+					"another agent took this session over (its status is online with "
 					"a newer epoch); not reconnecting, still supervising the child");
 		}
 		if(a->connect_at > 0 && now >= a->connect_at && !a->connected){
@@ -919,7 +930,8 @@ static int run_loop(agent_t *a)
 
 void hw_agent_run_usage(FILE *out)
 {
-	fprintf(out, "usage: heartwire-agent run [options] -- CMD [ARGS...]\n\n"
+	fprintf(out,
+			"usage: heartwire-agent run [options] -- CMD [ARGS...]\n\n"
 			"Runs CMD as a supervised session: its own process group, signals forwarded, stdin/stdout/stderr\n"
 			"passed through, the agent's exit status is CMD's (128+N for a signal). Publishes birth, heartbeats,\n"
 			"events and a retained status over MQTT 5, with a last will that marks the session lost.\n"
@@ -1031,7 +1043,8 @@ static int run_session(agent_t *a)
 	mo.cafile = a->cfg.cafile[0] ? a->cfg.cafile : NULL;
 	mo.keepalive_s = a->cfg.keepalive_s;
 	/* A connect blocks the loop: keep it short next to the heartbeat interval. */
-	mo.connect_timeout_ms = (int)(a->cfg.interval_ms < 3000 ? 3000 : (a->cfg.interval_ms > 10000 ? 10000 : a->cfg.interval_ms));
+	mo.connect_timeout_ms =
+			(int)(a->cfg.interval_ms < 3000 ? 3000 : (a->cfg.interval_ms > 10000 ? 10000 : a->cfg.interval_ms));
 	if(hw_mqtt_new(&a->mqtt, &mo, &err) != HW_OK){
 		fprintf(stderr, "heartwire-agent run: --broker: %s\n", err.msg);
 		return err.code == HW_ERR_INVAL ? HW_EXIT_USAGE : HW_SUP_EXIT_SELF;
@@ -1113,7 +1126,9 @@ int hw_agent_run(int argc, char **argv, bool tls)
 		goto cleanup;
 	}
 	if(cmd_index >= argc){
-		fprintf(stderr, "heartwire-agent run: missing the command; usage: heartwire-agent run [options] -- CMD [ARGS...]\n");
+		fprintf(stderr,
+				"heartwire-agent run: missing the command; usage: heartwire-agent run [options] -- CMD "
+				"[ARGS...]\n");
 		status = HW_EXIT_USAGE;
 		goto cleanup;
 	}

@@ -33,21 +33,21 @@ typedef struct hw_run_plan {
 	int64_t run;                 /* the first child's run number (the stored run + 1) */
 	const char *claim_token;     /* the claim's fencing token, carried by every birth; "" for none */
 	const char *resume_sid;      /* the Claude session id the first child resumes (resumed_from of
-	                              * its birth, HEARTWIRE_RESUME_SID in its environment); "" when it
-	                              * starts fresh */
+				      * its birth, HEARTWIRE_RESUME_SID in its environment); "" when it
+				      * starts fresh */
 	const hw_sid_entry_t *chain; /* the stored Claude chain, oldest first: the tracker starts from
-	                              * it, so the births carry it */
+				      * it, so the births carry it */
 	size_t chain_len;
-	char **fresh;                /* the fresh command to fall back to when the resume fails; NULL: none */
+	char **fresh; /* the fresh command to fall back to when the resume fails; NULL: none */
 	int fresh_argc;
-	int64_t probe_ms;            /* a resumed child that fails within this long is a failed resume (0: never) */
-	int64_t failures;            /* resume failures counted so far (claude.resume_failures) */
-	int64_t max_failures;        /* at this many the session is reported not resumable */
-	const char *note;            /* an action event text sent after the first birth, or NULL */
+	int64_t probe_ms;     /* a resumed child that fails within this long is a failed resume (0: never) */
+	int64_t failures;     /* resume failures counted so far (claude.resume_failures) */
+	int64_t max_failures; /* at this many the session is reported not resumable */
+	const char *note;     /* an action event text sent after the first birth, or NULL */
 	/* filled by the run */
-	bool fell_back;              /* the resume failed and the fresh command was started */
-	int resume_exit;             /* the failed resume's exit status (when fell_back) */
-	int64_t resume_ms;           /* how long the failed resume ran (when fell_back) */
+	bool fell_back;    /* the resume failed and the fresh command was started */
+	int resume_exit;   /* the failed resume's exit status (when fell_back) */
+	int64_t resume_ms; /* how long the failed resume ran (when fell_back) */
 } hw_run_plan_t;
 
 /* Runs a session whose options are already loaded and derived: cfg (copied), the supervisor

@@ -228,12 +228,13 @@ int hw_sup_start(hw_sup_t *s, char *const argv[], char *const env_extra[], hw_er
 	}while(r < 0 && errno == EINTR);
 	if(r == (ssize_t)sizeof(child_errno)){
 		int st = 0;
-		while(waitpid(pid, &st, 0) < 0 && errno == EINTR){}
+		while(waitpid(pid, &st, 0) < 0 && errno == EINTR){
+		}
 		s->exited = true;
 		s->status = st;
 		if(s->tty) tcsetpgrp(STDIN_FILENO, s->agent_pgrp);
-		rc = hw_error_set(err, child_errno == ENOENT ? HW_ERR_NOTFOUND : HW_ERR_INVAL, "cannot run %s: %s",
-				path, strerror(child_errno));
+		rc = hw_error_set(err, child_errno == ENOENT ? HW_ERR_NOTFOUND : HW_ERR_INVAL, "cannot run %s: %s", path,
+				strerror(child_errno));
 		goto cleanup;
 	}
 	s->pid = pid;

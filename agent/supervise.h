@@ -30,15 +30,15 @@ typedef enum hw_sup_event {
 
 /* The supervisor of one child. Caller-owned: hw_sup_init() ... hw_sup_cleanup(). */
 typedef struct hw_sup {
-	int sigfd;           /* signalfd for SIGCHLD and the forwarded signals; poll it */
-	sigset_t oldmask;    /* the mask before hw_sup_init, restored in the child and at cleanup */
-	bool tty;            /* stdin is a terminal and the agent is in its foreground group */
-	pid_t agent_pgrp;    /* the agent's own process group (to take the terminal back) */
-	pid_t pid;           /* the running child, 0 when none */
-	bool exited;         /* the last child ended; status is valid */
-	int status;          /* wait status of the last child */
-	int last_signal;     /* the last SIGINT/SIGTERM/SIGHUP/SIGQUIT received (0: none) */
-	int sigint_count;    /* SIGINT/SIGTERM/SIGHUP/SIGQUIT received, for logs */
+	int sigfd;                                    /* signalfd for SIGCHLD and the forwarded signals; poll it */
+	sigset_t oldmask;                             /* the mask before hw_sup_init, restored in the child and at cleanup */
+	bool tty;                                     /* stdin is a terminal and the agent is in its foreground group */
+	pid_t agent_pgrp;                             /* the agent's own process group (to take the terminal back) */
+	pid_t pid;                                    /* the running child, 0 when none */
+	bool exited;                                  /* the last child ended; status is valid */
+	int status;                                   /* wait status of the last child */
+	int last_signal;                              /* the last SIGINT/SIGTERM/SIGHUP/SIGQUIT received (0: none) */
+	int sigint_count;                             /* SIGINT/SIGTERM/SIGHUP/SIGQUIT received, for logs */
 	unsigned char inherited[HW_SUP_FD_TRACK / 8]; /* fds open before hw_sup_init: the child's too */
 } hw_sup_t;
 

@@ -69,7 +69,7 @@ static int64_t sub_wait(sub_t *s, int kind, const char *session, char *buf, size
 			hw_topic_t t;
 			int64_t now = hw_mono_us();
 			bool hit = hw_topic_parse(ROOT, msg->topic, strlen(msg->topic), &t, NULL) == HW_OK && t.kind == kind &&
-				strcmp(t.id, session) == 0 && msg->len > 0 && !msg->retained;
+					strcmp(t.id, session) == 0 && msg->len > 0 && !msg->retained;
 			if(hit && buf){
 				size_t n = msg->len < len - 1 ? msg->len : len - 1;
 				memcpy(buf, msg->payload, n);
@@ -306,7 +306,10 @@ static int bench_idle(int seconds, int hooks_per_min)
 	while((t1 = hw_mono_ms()) - t0 < (int64_t)seconds * 1000){
 		if(sock[0] && hooks_per_min > 0 && t1 >= next_hook){
 			int st;
-			run_hook(sock, "{\"hook_event_name\":\"PostToolUse\",\"session_id\":\"bench-sid\",\"tool_name\":\"Bash\"}", &st);
+			run_hook(sock,
+					"{\"hook_event_name\":\"PostToolUse\",\"session_id\":\"bench-sid\",\"tool_name\":"
+					"\"Bash\"}",
+					&st);
 			next_hook += 60000 / hooks_per_min;
 		}
 		sub_wait(&s, HW_T_HB, session, NULL, 0, 1000);
@@ -315,13 +318,16 @@ static int bench_idle(int seconds, int hooks_per_min)
 	if(c1 < 0) c1 = cpu_ms(pid);
 	hwm = status_kb(pid, "VmHWM");
 	rss = status_kb(pid, "VmRSS");
-	emit("agent_vmhwm", (double)hwm / 1024.0, "MiB", "<= 3", "peak RSS of heartwire-agent run (VmHWM), Paho threads included");
+	emit("agent_vmhwm", (double)hwm / 1024.0, "MiB", "<= 3",
+			"peak RSS of heartwire-agent run (VmHWM), Paho threads included");
 	emit("agent_vmrss", (double)rss / 1024.0, "MiB", "-", "RSS at the end of the idle run");
 	{
 		char note[200];
 		double per_hour = (c1 - c0) / ((double)(t1 - t0) / 1000.0) * 3600.0;
-		snprintf(note, sizeof(note), "all threads' CPU (schedstat) over %d s at interval 5 s with %d hooks/min, "
-				"extrapolated to 1 h (%.2f ms measured)", seconds, hooks_per_min, c1 - c0);
+		snprintf(note, sizeof(note),
+				"all threads' CPU (schedstat) over %d s at interval 5 s with %d hooks/min, "
+				"extrapolated to 1 h (%.2f ms measured)",
+				seconds, hooks_per_min, c1 - c0);
 		emit("agent_cpu_per_hour", per_hour / 1000.0, "s/h", "-", note);
 	}
 	hwt_kill_wait(pid, SIGTERM, 3000);
@@ -364,7 +370,8 @@ static int bench_hooks(int n)
 		int st = 0;
 		int64_t t0 = hw_mono_us(), w, arrived;
 		/* UserPromptSubmit: one progress event per call */
-		w = run_hook(sock, "{\"hook_event_name\":\"UserPromptSubmit\",\"session_id\":\"bench-sid\",\"prompt\":\"x\"}", &st);
+		w = run_hook(sock, "{\"hook_event_name\":\"UserPromptSubmit\",\"session_id\":\"bench-sid\",\"prompt\":\"x\"}",
+				&st);
 		if(!WIFEXITED(st) || WEXITSTATUS(st) != 0) failures++;
 		wall[nw++] = w;
 		arrived = sub_wait(&s, HW_T_EV, session, NULL, 0, 2000);
@@ -377,13 +384,18 @@ static int bench_hooks(int n)
 	qsort(agent, (size_t)na, sizeof(int64_t), cmp_i64);
 	{
 		char note[160];
-		snprintf(note, sizeof(note), "%d calls of `heartwire-agent hook` (fork+exec to exit), %d non-zero exits", nw, failures);
+		snprintf(note, sizeof(note), "%d calls of `heartwire-agent hook` (fork+exec to exit), %d non-zero exits", nw,
+				failures);
 		emit("hook_wall_p50", pct(wall, nw, 50) / 1000.0, "ms", "-", note);
 		emit("hook_wall_p99", pct(wall, nw, 99) / 1000.0, "ms", "-", note);
-		snprintf(note, sizeof(note), "%d calls: from fork of the hook command to the ev at a subscriber (upper bound of the round trip)", ne);
+		snprintf(note, sizeof(note),
+				"%d calls: from fork of the hook command to the ev at a subscriber (upper bound of the round "
+				"trip)",
+				ne);
 		emit("hook_to_ev_p50", pct(to_ev, ne, 50) / 1000.0, "ms", "-", note);
 		emit("hook_to_ev_p99", pct(to_ev, ne, 99) / 1000.0, "ms", "<= 5", note);
-		snprintf(note, sizeof(note), "%d calls: from the hook command's start (after exec) to the agent having the event", na);
+		snprintf(note, sizeof(note), "%d calls: from the hook command's start (after exec) to the agent having the event",
+				na);
 		emit("hook_to_agent_p50", pct(agent, na, 50) / 1000.0, "ms", "-", note);
 		emit("hook_to_agent_p99", pct(agent, na, 99) / 1000.0, "ms", "<= 5", note);
 	}
@@ -430,7 +442,8 @@ static int bench_wills(int kills)
 	qsort(d, (size_t)nd, sizeof(int64_t), cmp_i64);
 	{
 		char note[160];
-		snprintf(note, sizeof(note), "%d SIGKILLs of a connected agent: kill to the retained status lost at a subscriber", nd);
+		snprintf(note, sizeof(note), "%d SIGKILLs of a connected agent: kill to the retained status lost at a subscriber",
+				nd);
 		emit("will_delay_p50", pct(d, nd, 50) / 1000.0, "ms", "-", note);
 		emit("will_delay_p99", pct(d, nd, 99) / 1000.0, "ms", "<= 50", note);
 	}
@@ -447,7 +460,7 @@ int main(int argc, char **argv)
 		if(strcmp(argv[i], "--cpu-seconds") == 0) cpu_seconds = (int)strtol(argv[i + 1], NULL, 10);
 		else if(strcmp(argv[i], "--hooks") == 0) hooks = (int)strtol(argv[i + 1], NULL, 10);
 		else if(strcmp(argv[i], "--kills") == 0) kills = (int)strtol(argv[i + 1], NULL, 10);
-		else{
+		else {
 			fprintf(stderr, "usage: %s [--cpu-seconds N] [--hooks N] [--kills N]\n", argv[0]);
 			return 2;
 		}

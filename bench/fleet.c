@@ -104,13 +104,13 @@ typedef struct seen {
 typedef struct fleet {
 	const opts_t *o;
 	hwt_mqpool_t *pool;
-	hwt_mq_t **c;       /* one connection per session */
+	hwt_mq_t **c; /* one connection per session */
 	int64_t *seq;
 	seen_t *seen;
 	char prefix[32];
 	char machine[64];
 	int64_t epoch;
-	long counted;       /* ceiling: deliveries counted */
+	long counted; /* ceiling: deliveries counted */
 	int64_t first_us, last_us;
 	char metrics_topic[HW_TOPIC_MAX]; /* ingest: the collector's retained counters */
 	long long metrics_received;       /* its messages.received, -1 before the first */
@@ -194,7 +194,8 @@ static void on_msg(hwt_mq_t *c, const char *topic, size_t tl, const void *payloa
 		for(size_t j = 0; j + kl < len; j++){
 			if(memcmp(p + j, k, kl) != 0) continue;
 			f->metrics_received = 0;
-			for(j += kl; j < len && p[j] >= '0' && p[j] <= '9'; j++) f->metrics_received = f->metrics_received * 10 + (p[j] - '0');
+			for(j += kl; j < len && p[j] >= '0' && p[j] <= '9'; j++)
+				f->metrics_received = f->metrics_received * 10 + (p[j] - '0');
 			f->metrics_at_us = hw_mono_us();
 			break;
 		}
@@ -223,7 +224,11 @@ static long count_in(const fleet_t *f, long from, long to, int state, int cause)
 
 static int fleet_open(fleet_t *f, const opts_t *o, const char *tag, bool watch)
 {
-	hwt_mq_conn_opts_t co = {.host = "127.0.0.1", .port = o->port, .keepalive_s = 60, .clean = true, .will_qos = 1,
+	hwt_mq_conn_opts_t co = {.host = "127.0.0.1",
+			.port = o->port,
+			.keepalive_s = 60,
+			.clean = true,
+			.will_qos = 1,
 			.will_retain = true};
 	char cid[64];
 
@@ -319,8 +324,12 @@ static int64_t cpu_us(void)
  * its birth. Returns 0 once every connection is up and every message acknowledged. */
 static int register_all(fleet_t *f, long n, long interval_ms)
 {
-	hwt_mq_conn_opts_t co = {.host = "127.0.0.1", .port = f->o->port, .keepalive_s = 120, .clean = true,
-			.will_qos = 1, .will_retain = true};
+	hwt_mq_conn_opts_t co = {.host = "127.0.0.1",
+			.port = f->o->port,
+			.keepalive_s = 120,
+			.clean = true,
+			.will_qos = 1,
+			.will_retain = true};
 	char sid[64], cid[160], topic[HW_TOPIC_MAX], will[192], buf[512];
 	int64_t t0 = hw_mono_ms();
 
@@ -328,7 +337,8 @@ static int register_all(fleet_t *f, long n, long interval_ms)
 		sid_of(f, i, sid, sizeof(sid));
 		snprintf(cid, sizeof(cid), "hw-%s-%s", f->machine, sid);
 		hw_topic_build(topic, sizeof(topic), ROOT, HW_T_STATUS, f->machine, sid, NULL);
-		snprintf(will, sizeof(will), "{\"v\":1,\"session\":\"%s\",\"status\":\"lost\",\"epoch\":%" PRId64 "}", sid, f->epoch);
+		snprintf(will, sizeof(will), "{\"v\":1,\"session\":\"%s\",\"status\":\"lost\",\"epoch\":%" PRId64 "}", sid,
+				f->epoch);
 		co.client_id = cid;
 		co.will_topic = topic;
 		co.will_payload = will;
@@ -348,13 +358,17 @@ static int register_all(fleet_t *f, long n, long interval_ms)
 		int len;
 		sid_of(f, i, sid, sizeof(sid));
 		hw_topic_build(topic, sizeof(topic), ROOT, HW_T_STATUS, f->machine, sid, NULL);
-		len = snprintf(buf, sizeof(buf), "{\"v\":1,\"session\":\"%s\",\"status\":\"online\",\"epoch\":%" PRId64 ",\"ts\":%" PRId64 "}",
+		len = snprintf(buf, sizeof(buf),
+				"{\"v\":1,\"session\":\"%s\",\"status\":\"online\",\"epoch\":%" PRId64 ",\"ts\":%" PRId64 "}",
 				sid, f->epoch, hw_time_ms());
 		hwt_mq_publish(f->c[i], topic, buf, (size_t)len, 1, true);
 		hw_topic_build(topic, sizeof(topic), ROOT, HW_T_BIRTH, f->machine, sid, NULL);
-		len = snprintf(buf, sizeof(buf), "{\"v\":1,\"session\":\"%s\",\"machine\":\"%s\",\"project\":\"fleet-p%ld\",\"epoch\":%" PRId64
-				",\"seq\":0,\"ts\":%" PRId64 ",\"pid\":%ld,\"cwd\":\"/srv/fleet\",\"argv\":[\"claude\"],\"interval_ms\":%ld,"
-				"\"agent\":\"hwbench_fleet\"}", sid, f->machine, i % 50, f->epoch, hw_time_ms(), 10000 + i, interval_ms);
+		len = snprintf(buf, sizeof(buf),
+				"{\"v\":1,\"session\":\"%s\",\"machine\":\"%s\",\"project\":\"fleet-p%ld\",\"epoch\":%" PRId64
+				",\"seq\":0,\"ts\":%" PRId64
+				",\"pid\":%ld,\"cwd\":\"/srv/fleet\",\"argv\":[\"claude\"],\"interval_ms\":%ld,"
+				"\"agent\":\"hwbench_fleet\"}",
+				sid, f->machine, i % 50, f->epoch, hw_time_ms(), 10000 + i, interval_ms);
 		hwt_mq_publish(f->c[i], topic, buf, (size_t)len, 1, false);
 		if(i % 200 == 199) drain(f, 1 << 20);
 	}
@@ -377,7 +391,8 @@ static int heartbeat(fleet_t *f, long i, int qos, const char *root)
 	f->seq[i]++;
 	now = hw_time_ms();
 	/* progress.tools is the seq: the persisted check knows each session's last heartbeat by it */
-	len = snprintf(buf, sizeof(buf), "{\"v\":1,\"session\":\"%s\",\"epoch\":%" PRId64 ",\"seq\":%" PRId64 ",\"ts\":%" PRId64 ","
+	len = snprintf(buf, sizeof(buf),
+			"{\"v\":1,\"session\":\"%s\",\"epoch\":%" PRId64 ",\"seq\":%" PRId64 ",\"ts\":%" PRId64 ","
 			"\"interval_ms\":%ld,\"state\":\"active\",\"child\":{\"pid\":%ld,\"proc\":\"S\",\"cpu_ms\":%" PRId64 "},"
 			"\"progress\":{\"prompts\":3,\"tools\":%" PRId64 ",\"last_activity_ts\":%" PRId64 "}}",
 			sid, f->epoch, f->seq[i], now, f->o->interval_ms, 10000 + i, f->seq[i], f->seq[i], now);
@@ -538,7 +553,8 @@ static int cmd_ingest(const opts_t *oo)
 		 * not counted as ingested */
 		char presence[HW_TOPIC_MAX];
 		if(hw_topic_build(presence, sizeof(presence), ROOT, HW_T_COLLECTOR, NULL, o->collector, NULL) != HW_OK ||
-				(size_t)snprintf(f.metrics_topic, sizeof(f.metrics_topic), "%s/metrics", presence) >= sizeof(f.metrics_topic))
+				(size_t)snprintf(f.metrics_topic, sizeof(f.metrics_topic), "%s/metrics", presence) >=
+						sizeof(f.metrics_topic))
 			return 1;
 		if(hwt_mq_subscribe(f.c[o->sessions], f.metrics_topic, 0) != 0) return 1;
 	}
@@ -568,7 +584,9 @@ static int cmd_ingest(const opts_t *oo)
 		last[i] = f.seq[i];
 		sid_of(&f, i, sid, sizeof(sid));
 		hw_topic_build(topic, sizeof(topic), ROOT, HW_T_EV, f.machine, sid, NULL);
-		len = snprintf(buf, sizeof(buf), "{\"v\":1,\"session\":\"%s\",\"epoch\":%" PRId64 ",\"seq\":%" PRId64 ",\"ts\":%" PRId64 ",\"type\":\"idle\"}",
+		len = snprintf(buf, sizeof(buf),
+				"{\"v\":1,\"session\":\"%s\",\"epoch\":%" PRId64 ",\"seq\":%" PRId64 ",\"ts\":%" PRId64
+				",\"type\":\"idle\"}",
 				sid, f.epoch, ++f.seq[i], hw_time_ms());
 		hwt_mq_publish(f.c[i], topic, buf, (size_t)len, 1, false);
 	}
@@ -603,10 +621,11 @@ static int cmd_ingest(const opts_t *oo)
 			hwt_mqpool_run(f.pool, 0);
 			sleep(1);
 		}
-		if(n == o->sessions)
-			emit("ingest_persisted_after_s", (double)(hw_mono_us() - done) / 1e6, "s", n);
+		if(n == o->sessions) emit("ingest_persisted_after_s", (double)(hw_mono_us() - done) / 1e6, "s", n);
 		else
-			fprintf(stderr, "fleet: only %ld of %ld sessions idle with their last heartbeat in the database after %ld s\n",
+			fprintf(stderr,
+					"fleet: only %ld of %ld sessions idle with their last heartbeat in the database after "
+					"%ld s\n",
 					n, o->sessions, o->persist_s);
 		emit("ingest_persisted_sessions", (double)n, "sessions", o->sessions);
 		if(mc) mongoc_client_destroy(mc);
@@ -694,8 +713,7 @@ static int cmd_soak(const opts_t *o)
 		hwt_mqpool_run(f.pool, 5);
 	}
 	emit("soak_heartbeats", (double)sent, "hb", (long)sent);
-	emit("soak_sessions_active_at_end", (double)count_in(&f, 0, o->sessions, HW_STATE_ACTIVE, -1), "sessions",
-			o->sessions);
+	emit("soak_sessions_active_at_end", (double)count_in(&f, 0, o->sessions, HW_STATE_ACTIVE, -1), "sessions", o->sessions);
 	for(long i = 0; i < o->sessions; i++) hwt_mq_disconnect(f.c[i]);
 	fleet_close(&f);
 	return 0;
@@ -787,7 +805,12 @@ static bool parse_long(const char *s, long min, long max, long *out)
 
 int main(int argc, char **argv)
 {
-	opts_t o = {.sessions = 1000, .seconds = 10, .kill = 1000, .interval_ms = 5000, .runs = 30, .persist_s = 120,
+	opts_t o = {.sessions = 1000,
+			.seconds = 10,
+			.kill = 1000,
+			.interval_ms = 5000,
+			.runs = 30,
+			.persist_s = 120,
 			.state_dir = "/tmp"};
 	long port = 0;
 	struct rlimit rl;

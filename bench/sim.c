@@ -188,19 +188,21 @@ static int cmd_load(const opts_t *o)
 		char will_json[160];
 		snprintf(sid, sizeof(sid), "%s%ld", o->prefix, i);
 		hw_topic_build(status_topic, sizeof(status_topic), ROOT, HW_T_STATUS, o->machine, sid, NULL);
-		len = snprintf(will_json, sizeof(will_json), "{\"v\":1,\"session\":\"%s\",\"status\":\"lost\",\"epoch\":%" PRId64 "}",
-				sid, epoch);
+		len = snprintf(will_json, sizeof(will_json),
+				"{\"v\":1,\"session\":\"%s\",\"status\":\"lost\",\"epoch\":%" PRId64 "}", sid, epoch);
 		will.topic = status_topic;
 		will.payload = will_json;
 		will.len = (size_t)len;
 		ms[i] = client(o->broker, "simagent", 1000, &will);
 		if(!ms[i]) goto cleanup;
-		len = snprintf(buf, sizeof(buf), "{\"v\":1,\"session\":\"%s\",\"status\":\"online\",\"epoch\":%" PRId64 ",\"ts\":%" PRId64 "}",
+		len = snprintf(buf, sizeof(buf),
+				"{\"v\":1,\"session\":\"%s\",\"status\":\"online\",\"epoch\":%" PRId64 ",\"ts\":%" PRId64 "}",
 				sid, epoch, hw_time_ms());
 		pub(ms[i], HW_T_STATUS, o->machine, sid, buf, len, true);
 		/* a long interval: the benchmark measures ingest, not stall timers */
 		len = snprintf(buf, sizeof(buf),
-				"{\"v\":1,\"session\":\"%s\",\"machine\":\"%s\",\"project\":\"bench\",\"epoch\":%" PRId64 ",\"seq\":0,"
+				"{\"v\":1,\"session\":\"%s\",\"machine\":\"%s\",\"project\":\"bench\",\"epoch\":%" PRId64
+				",\"seq\":0,"
 				"\"ts\":%" PRId64 ",\"interval_ms\":60000,\"agent\":\"hwbench_sim\"}",
 				sid, o->machine, epoch, hw_time_ms());
 		pub(ms[i], HW_T_BIRTH, o->machine, sid, buf, len, false);
@@ -234,7 +236,9 @@ static int cmd_load(const opts_t *o)
 	/* the end marker: an idle event, published at once by the collector (a transition) */
 	for(long i = 0; i < n; i++){
 		snprintf(sid, sizeof(sid), "%s%ld", o->prefix, i);
-		len = snprintf(buf, sizeof(buf), "{\"v\":1,\"session\":\"%s\",\"epoch\":%" PRId64 ",\"seq\":%" PRId64 ",\"ts\":%" PRId64 ",\"type\":\"idle\"}",
+		len = snprintf(buf, sizeof(buf),
+				"{\"v\":1,\"session\":\"%s\",\"epoch\":%" PRId64 ",\"seq\":%" PRId64 ",\"ts\":%" PRId64
+				",\"type\":\"idle\"}",
 				sid, epoch, ++seq[i], hw_time_ms());
 		pub(ms[i], HW_T_EV, o->machine, sid, buf, len, false);
 	}
@@ -251,8 +255,10 @@ cleanup:
 	for(long i = 0; i < n; i++){
 		if(!ms[i]) continue;
 		snprintf(sid, sizeof(sid), "%s%ld", o->prefix, i);
-		len = snprintf(buf, sizeof(buf), "{\"v\":1,\"session\":\"%s\",\"status\":\"ended\",\"epoch\":%" PRId64 ",\"ts\":%" PRId64 ","
-				"\"exit\":{\"code\":0,\"signal\":null}}", sid, epoch, hw_time_ms());
+		len = snprintf(buf, sizeof(buf),
+				"{\"v\":1,\"session\":\"%s\",\"status\":\"ended\",\"epoch\":%" PRId64 ",\"ts\":%" PRId64 ","
+				"\"exit\":{\"code\":0,\"signal\":null}}",
+				sid, epoch, hw_time_ms());
 		hw_topic_build(status_topic, sizeof(status_topic), ROOT, HW_T_STATUS, o->machine, sid, NULL);
 		hw_mqtt_publish_wait(ms[i], status_topic, buf, (size_t)len, 1, true, 5000, NULL);
 	}
@@ -384,8 +390,7 @@ static int cmd_kill_or_stop(const opts_t *o, bool stop)
 	hw_error_t err;
 	long grace = 3 * o->interval_ms;
 
-	if(!w || !lat || !over || hw_mqtt_subscribe(w, ROOT "/state/s/+", 1, &err) != HW_OK)
-		return die("watcher failed", NULL);
+	if(!w || !lat || !over || hw_mqtt_subscribe(w, ROOT "/state/s/+", 1, &err) != HW_OK) return die("watcher failed", NULL);
 	for(long k = 0; k < o->kills; k++){
 		char sid[HW_ID_MAX + 1];
 		seen_t s = {0};
@@ -482,7 +487,8 @@ static int cmd_ready(const opts_t *o)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: hwbench_sim load|count|kill|stop|ready --broker URL [options] | hwbench_sim port\n"
+	fprintf(f,
+			"usage: hwbench_sim load|count|kill|stop|ready --broker URL [options] | hwbench_sim port\n"
 			"  load: --sessions N (100) --seconds S (10) --rate R (0 = unpaced) --prefix P --machine M --wait-ms MS\n"
 			"  count: --machine M --quiet-ms MS (3000) --wait-ms MS (600000)\n"
 			"  kill: --agent PATH --kills N (50) --interval-ms MS (200) --state-dir DIR --prefix P --machine M\n"
@@ -492,8 +498,13 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	opts_t o = {.prefix = "sim-", .machine = "bench", .state_dir = "/tmp/hwbench-state", .sessions = 100,
-			.seconds = 10, .kills = 50, .interval_ms = 200};
+	opts_t o = {.prefix = "sim-",
+			.machine = "bench",
+			.state_dir = "/tmp/hwbench-state",
+			.sessions = 100,
+			.seconds = 10,
+			.kills = 50,
+			.interval_ms = 200};
 	const char *cmd;
 
 	if(argc < 2){
@@ -518,14 +529,35 @@ int main(int argc, char **argv)
 		else if(strcmp(a, "--prefix") == 0 || strcmp(a, "--collector") == 0) o.prefix = v;
 		else if(strcmp(a, "--machine") == 0) o.machine = v;
 		else if(strcmp(a, "--state-dir") == 0) o.state_dir = v;
-		else if(strcmp(a, "--sessions") == 0){ num = &o.sessions; min = 1; max = 100000; }
-		else if(strcmp(a, "--seconds") == 0){ num = &o.seconds; min = 1; max = 3600; }
-		else if(strcmp(a, "--rate") == 0){ num = &o.rate; min = 0; max = 10000000; }
-		else if(strcmp(a, "--kills") == 0 || strcmp(a, "--stops") == 0){ num = &o.kills; min = 1; max = 100000; }
-		else if(strcmp(a, "--interval-ms") == 0){ num = &o.interval_ms; min = 100; max = 3600000; }
-		else if(strcmp(a, "--wait-ms") == 0){ num = &o.wait_ms; min = 0; max = 3600000; }
-		else if(strcmp(a, "--quiet-ms") == 0){ num = &o.quiet_ms; min = 100; max = 600000; }
-		else{
+		else if(strcmp(a, "--sessions") == 0){
+			num = &o.sessions;
+			min = 1;
+			max = 100000;
+		}else if(strcmp(a, "--seconds") == 0){
+			num = &o.seconds;
+			min = 1;
+			max = 3600;
+		}else if(strcmp(a, "--rate") == 0){
+			num = &o.rate;
+			min = 0;
+			max = 10000000;
+		}else if(strcmp(a, "--kills") == 0 || strcmp(a, "--stops") == 0){
+			num = &o.kills;
+			min = 1;
+			max = 100000;
+		}else if(strcmp(a, "--interval-ms") == 0){
+			num = &o.interval_ms;
+			min = 100;
+			max = 3600000;
+		}else if(strcmp(a, "--wait-ms") == 0){
+			num = &o.wait_ms;
+			min = 0;
+			max = 3600000;
+		}else if(strcmp(a, "--quiet-ms") == 0){
+			num = &o.quiet_ms;
+			min = 100;
+			max = 600000;
+		}else{
 			usage(stderr);
 			return die("unknown option", a);
 		}

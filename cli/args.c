@@ -122,8 +122,10 @@ int hw_cli_parse_states(const char *list, unsigned *mask, hw_error_t *err)
 		memcpy(name, p, k);
 		name[k] = '\0';
 		if(hw_state_parse(name, &st, NULL) != HW_OK || st == 0)
-			return hw_error_set(err, HW_ERR_INVAL, "--state: '%s' is not a state; states: starting, active, idle, "
-					"recovering, stalled, lost, crashed, completed, failed, cleared", name);
+			return hw_error_set(err, HW_ERR_INVAL,
+					"--state: '%s' is not a state; states: starting, active, idle, "
+					"recovering, stalled, lost, crashed, completed, failed, cleared",
+					name);
 		*mask |= 1u << st;
 		p += k;
 		if(*p == ',') p++;

@@ -28,17 +28,17 @@ struct cli_cfg {
 	bool help;
 	bool version;
 	/* filters and command parameters (command line only) */
-	char states[512];            /* --state, repeatable, joined with commas */
+	char states[512]; /* --state, repeatable, joined with commas */
 	char project[HW_ID_MAX + 1];
 	char machine[HW_ID_MAX + 1];
 	char slot[HW_ID_MAX + 1];
 	char since[64];
-	int64_t limit;               /* 0: the collector's default */
+	int64_t limit; /* 0: the collector's default */
 	bool all;
 	char reason[HW_TEXT_MAX + 1];
 	char until[64];
 	char claimant[HW_ID_MAX + 1];
-	int64_t lease_ms;            /* 0: the collector's default */
+	int64_t lease_ms; /* 0: the collector's default */
 	char token[HW_ID_MAX + 1];
 };
 

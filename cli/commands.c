@@ -305,7 +305,7 @@ int hw_cli_run(struct cli_cfg *c, const char *cmd, int argc, char **argv)
 		const char *name;
 		int verb;
 	} cmds[] = {{"fail", HW_VERB_FAIL}, {"clear", HW_VERB_CLEAR}, {"claim", HW_VERB_CLAIM}, {"release", HW_VERB_RELEASE},
-		{"pause", HW_VERB_PAUSE}, {"unpause", HW_VERB_UNPAUSE}};
+			{"pause", HW_VERB_PAUSE}, {"unpause", HW_VERB_UNPAUSE}};
 
 	if(strcmp(cmd, "ls") == 0) return cmd_ls(c, argc, argv);
 	if(strcmp(cmd, "show") == 0) return cmd_show(c, argc, argv);

@@ -64,7 +64,8 @@ char *hw_cli_event_text(hw_js_t ev, char *buf, size_t len)
 			put(buf, len, &o, " %s", hw_js_str_member(ev, "project", tmp, sizeof(tmp))[0] ? tmp : "everything");
 			if(hw_js_int_member(ev, "resume_at", 0) > 0){
 				char iso[32];
-				put(buf, len, &o, " until %s", hw_time_iso(hw_js_int_member(ev, "resume_at", 0), iso, sizeof(iso)));
+				put(buf, len, &o, " until %s",
+						hw_time_iso(hw_js_int_member(ev, "resume_at", 0), iso, sizeof(iso)));
 			}
 		}
 		if(hw_js_str_member(ev, "reason", text, sizeof(text))[0]) put(buf, len, &o, ": %s", text);
@@ -114,8 +115,8 @@ void hw_cli_session_details(FILE *out, const hw_session_t *s, int64_t now_ms, bo
 
 	fprintf(out, "session:     %s\n", s->session);
 	fprintf(out, "state:       %s%s%s (%s) for %s\n", hw_cli_state_color(s->state, color), hw_state_name(s->state),
-			hw_cli_reset(color), hw_cause_name(s->cause), hw_cli_duration(s->state_since ? now_ms - s->state_since : -1,
-			d1, sizeof(d1)));
+			hw_cli_reset(color), hw_cause_name(s->cause),
+			hw_cli_duration(s->state_since ? now_ms - s->state_since : -1, d1, sizeof(d1)));
 	fprintf(out, "project:     %s\n", s->project[0] ? s->project : "-");
 	fprintf(out, "machine:     %s%s%s\n", s->machine, s->slot[0] ? " slot " : "", s->slot);
 	if(hw_session_task(s)[0]) fprintf(out, "task:        %s\n", hw_session_task(s));
@@ -136,7 +137,8 @@ void hw_cli_session_details(FILE *out, const hw_session_t *s, int64_t now_ms, bo
 		else fprintf(out, "exit:        code %d\n", s->exit.code);
 	}
 	if(s->recovery.token[0] || s->recovery.attempts)
-		fprintf(out, "claim:       %s%s%s (%" PRId64 " claims)\n", s->recovery.claimed_by[0] ? s->recovery.claimed_by : "none",
+		fprintf(out, "claim:       %s%s%s (%" PRId64 " claims)\n",
+				s->recovery.claimed_by[0] ? s->recovery.claimed_by : "none",
 				s->recovery.lease_until > now_ms ? " until " : "",
 				s->recovery.lease_until > now_ms ? hw_time_iso(s->recovery.lease_until, iso, sizeof(iso)) : "",
 				s->recovery.attempts);
@@ -159,14 +161,16 @@ char *hw_cli_command_text(int verb, hw_js_t data, char *buf, size_t len)
 	switch(verb){
 	case HW_VERB_FAIL:
 	case HW_VERB_CLEAR:
-		if(hw_js_member(data, "changed", &v) && hw_js_true(v)) put(buf, len, &o, "%s: %s/%s -> %s/%s", session, fst, fca, st, ca);
+		if(hw_js_member(data, "changed", &v) && hw_js_true(v))
+			put(buf, len, &o, "%s: %s/%s -> %s/%s", session, fst, fca, st, ca);
 		else put(buf, len, &o, "%s: already %s/%s (nothing changed)", session, st, ca);
 		break;
 	case HW_VERB_CLAIM:
 		put(buf, len, &o, "%s: claimed by %s until %s (generation %" PRId64 "), token %s", session,
 				hw_js_str_member(data, "claimed_by", tmp, sizeof(tmp)),
 				hw_time_iso(hw_js_int_member(data, "lease_until", 0), iso, sizeof(iso)),
-				hw_js_int_member(data, "generation", 0), hw_js_str_member(data, "token", session2, sizeof(session2)));
+				hw_js_int_member(data, "generation", 0),
+				hw_js_str_member(data, "token", session2, sizeof(session2)));
 		break;
 	case HW_VERB_RELEASE:
 		put(buf, len, &o, "%s: released (generation %" PRId64 ")", session, hw_js_int_member(data, "generation", 0));
@@ -175,11 +179,14 @@ char *hw_cli_command_text(int verb, hw_js_t data, char *buf, size_t len)
 	case HW_VERB_PAUSE:
 	case HW_VERB_UNPAUSE:
 		hw_js_str_member(data, "project", tmp, sizeof(tmp));
-		put(buf, len, &o, "%s %s%s", verb == HW_VERB_PAUSE ? "paused" : "unpaused", tmp[0] ? "project " : "everything", tmp);
+		put(buf, len, &o, "%s %s%s", verb == HW_VERB_PAUSE ? "paused" : "unpaused", tmp[0] ? "project " : "everything",
+				tmp);
 		if(hw_js_member(data, "pause", &p)){
 			if(hw_js_int_member(p, "resume_at", 0) > 0)
-				put(buf, len, &o, " until %s", hw_time_iso(hw_js_int_member(p, "resume_at", 0), iso, sizeof(iso)));
-			if(hw_js_str_member(p, "reason", tmp, sizeof(tmp))[0] && verb == HW_VERB_PAUSE) put(buf, len, &o, ": %s", tmp);
+				put(buf, len, &o, " until %s",
+						hw_time_iso(hw_js_int_member(p, "resume_at", 0), iso, sizeof(iso)));
+			if(hw_js_str_member(p, "reason", tmp, sizeof(tmp))[0] && verb == HW_VERB_PAUSE)
+				put(buf, len, &o, ": %s", tmp);
 		}
 		break;
 	default:

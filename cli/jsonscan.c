@@ -156,7 +156,10 @@ bool hw_js_string(hw_js_t v, char *out, size_t len)
 		char c = v.p[i];
 		if(c != '\\'){
 			/* keep whole UTF-8 sequences only */
-			size_t k = ((unsigned char)c >= 0xf0) ? 4 : ((unsigned char)c >= 0xe0) ? 3 : ((unsigned char)c >= 0xc0) ? 2 : 1;
+			size_t k = ((unsigned char)c >= 0xf0)        ? 4
+					: ((unsigned char)c >= 0xe0) ? 3
+					: ((unsigned char)c >= 0xc0) ? 2
+								     : 1;
 			if(o + k >= len) break;
 			memcpy(out + o, v.p + i, k);
 			o += k;
@@ -177,12 +180,23 @@ bool hw_js_string(hw_js_t v, char *out, size_t len)
 			continue;
 		}
 		switch(c){
-		case 'n': c = '\n'; break;
-		case 't': c = '\t'; break;
-		case 'r': c = '\r'; break;
-		case 'b': c = '\b'; break;
-		case 'f': c = '\f'; break;
-		default: break; /* " \ / */
+		case 'n':
+			c = '\n';
+			break;
+		case 't':
+			c = '\t';
+			break;
+		case 'r':
+			c = '\r';
+			break;
+		case 'b':
+			c = '\b';
+			break;
+		case 'f':
+			c = '\f';
+			break;
+		default:
+			break; /* " \ / */
 		}
 		if(o + 1 >= len) break;
 		out[o++] = c;

@@ -22,6 +22,7 @@
 
 static const char *const color_values[] = {"auto", "always", "never", NULL};
 
+/* clang-format off */
 static const hw_opt_t cli_opts[] = {
 	{.name = "broker", .short_name = 'b', .type = HW_OPT_URL, .def = "mqtt://127.0.0.1:1883",
 		.help = "MQTT broker URL", HW_OPT_AT(struct cli_cfg, broker)},
@@ -76,6 +77,7 @@ static const hw_opt_t cli_opts[] = {
 		.help = "print the version and exit", HW_OPT_AT(struct cli_cfg, version)},
 	HW_OPT_END,
 };
+/* clang-format on */
 
 static volatile sig_atomic_t stop_flag;
 
@@ -87,31 +89,33 @@ static void on_signal(int sig)
 
 static void usage(FILE *out, const hw_config_t *cfg)
 {
-	fprintf(out, "usage: heartwire COMMAND [ARGS] [OPTIONS]\n"
-		     "\n"
-		     "Shows and acts on heartwire-supervised sessions, through the collector (MQTT 5\n"
-		     "request/response on {root}/q/ and {root}/cmd/) and its retained topics.\n"
-		     "\n"
-		     "commands:\n"
-		     "  ls                 sessions as a table (--state, --project, --machine, --slot, --since,\n"
-		     "                     --limit, --all)\n"
-		     "  show SESSION       one session's document and its latest events\n"
-		     "  events SESSION     a session's audit log (--since, --limit, --all)\n"
-		     "  watch              live view of every session: redraws in place on a terminal and\n"
-		     "                     highlights new alerts; one line per change otherwise; --once prints\n"
-		     "                     the current state and exits\n"
-		     "  fail SESSION       mark it failed (terminal) [--reason TEXT]\n"
-		     "  clear SESSION      reset a stalled, lost, crashed or failed session for a restart [--reason]\n"
-		     "  claim SESSION      take it for a restart: prints a fencing token [--claimant ID] [--lease-ms]\n"
-		     "  release SESSION    give a claim back --token TOKEN\n"
-		     "  pause              hold back session starts [--project P] [--reason TEXT] [--until TIME]\n"
-		     "  unpause            [--project P]\n"
-		     "\n"
-		     "--json prints the collector's reply data (one JSON document per line, per page).\n"
-		     "\n");
+	fprintf(out,
+			"usage: heartwire COMMAND [ARGS] [OPTIONS]\n"
+			"\n"
+			"Shows and acts on heartwire-supervised sessions, through the collector (MQTT 5\n"
+			"request/response on {root}/q/ and {root}/cmd/) and its retained topics.\n"
+			"\n"
+			"commands:\n"
+			"  ls                 sessions as a table (--state, --project, --machine, --slot, --since,\n"
+			"                     --limit, --all)\n"
+			"  show SESSION       one session's document and its latest events\n"
+			"  events SESSION     a session's audit log (--since, --limit, --all)\n"
+			"  watch              live view of every session: redraws in place on a terminal and\n"
+			"                     highlights new alerts; one line per change otherwise; --once prints\n"
+			"                     the current state and exits\n"
+			"  fail SESSION       mark it failed (terminal) [--reason TEXT]\n"
+			"  clear SESSION      reset a stalled, lost, crashed or failed session for a restart [--reason]\n"
+			"  claim SESSION      take it for a restart: prints a fencing token [--claimant ID] [--lease-ms]\n"
+			"  release SESSION    give a claim back --token TOKEN\n"
+			"  pause              hold back session starts [--project P] [--reason TEXT] [--until TIME]\n"
+			"  unpause            [--project P]\n"
+			"\n"
+			"--json prints the collector's reply data (one JSON document per line, per page).\n"
+			"\n");
 	hw_config_usage(cfg, out);
-	fprintf(out, "\nexit status: 0 ok; 1 refused by the collector (the error code and message are printed),\n"
-		     "no reply within --timeout-ms, or the broker unreachable; 2 usage error\n");
+	fprintf(out,
+			"\nexit status: 0 ok; 1 refused by the collector (the error code and message are printed),\n"
+			"no reply within --timeout-ms, or the broker unreachable; 2 usage error\n");
 }
 
 /* The sessions seen so far, kept sorted by (project, session). */
@@ -192,8 +196,8 @@ static void view_draw(struct view *v, bool tty, bool color, const char *broker)
 	}
 	printf("heartwire watch  %s  %zu sessions:", broker, v->n);
 	for(int st = 1; st < HW_STATE__COUNT; st++){
-		if(counts[st]) printf(" %s%s %zu%s", hw_cli_state_color(st, color), hw_state_name(st), counts[st],
-				hw_cli_reset(color));
+		if(counts[st])
+			printf(" %s%s %zu%s", hw_cli_state_color(st, color), hw_state_name(st), counts[st], hw_cli_reset(color));
 	}
 	printf("\n\n");
 	hw_cli_table_header(stdout, color);
@@ -384,7 +388,9 @@ int main(int argc, char **argv)
 	if(strcmp(argv[first], "watch") == 0) return cmd_watch(&c);
 	rc = hw_cli_run(&c, argv[first], argc - first, argv + first);
 	if(rc >= 0) return rc;
-	fprintf(stderr, "heartwire: unknown command '%s'; commands: ls, show, events, watch, fail, clear, claim, "
-			"release, pause, unpause (see heartwire --help)\n", argv[first]);
+	fprintf(stderr,
+			"heartwire: unknown command '%s'; commands: ls, show, events, watch, fail, clear, claim, "
+			"release, pause, unpause (see heartwire --help)\n",
+			argv[first]);
 	return EXIT_USAGE;
 }

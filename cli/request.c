@@ -31,8 +31,7 @@ int hw_cli_connect(hw_cli_conn_t *cc, const hw_cli_conn_opts_t *o, hw_error_t *e
 	memset(cc, 0, sizeof(*cc));
 	snprintf(cc->root, sizeof(cc->root), "%s", o->root);
 	cc->timeout_ms = o->timeout_ms;
-	snprintf(cc->client_id, sizeof(cc->client_id), "hw-cli-%ld-%06lld", (long)getpid(),
-			(long long)(hw_mono_us() % 1000000));
+	snprintf(cc->client_id, sizeof(cc->client_id), "hw-cli-%ld-%06lld", (long)getpid(), (long long)(hw_mono_us() % 1000000));
 	/* The broker's ACL lets a user read {root}/reply/{user}/# only (docs/security.md). */
 	snprintf(cc->reply_topic, sizeof(cc->reply_topic), "%s/reply/%s/%s", o->root,
 			o->username && o->username[0] ? o->username : "cli", cc->client_id);
@@ -63,8 +62,8 @@ int hw_cli_request(hw_cli_conn_t *cc, const hw_request_t *req, hw_reply_t *out, 
 	int rc;
 
 	*out = (hw_reply_t)HW_REPLY_INIT;
-	rc = hw_topic_build(topic, sizeof(topic), cc->root, hw_verb_is_command(req->verb) ? HW_T_COMMAND : HW_T_QUERY,
-			NULL, hw_verb_name(req->verb), err);
+	rc = hw_topic_build(topic, sizeof(topic), cc->root, hw_verb_is_command(req->verb) ? HW_T_COMMAND : HW_T_QUERY, NULL,
+			hw_verb_name(req->verb), err);
 	if(rc != HW_OK) return rc;
 	rc = hw_request_encode(req, &payload, &len, err);
 	if(rc != HW_OK) return rc;
@@ -78,7 +77,7 @@ int hw_cli_request(hw_cli_conn_t *cc, const hw_request_t *req, hw_reply_t *out, 
 		int64_t left = deadline - hw_mono_ms();
 		while((msg = hw_mqtt_next(cc->m))){
 			bool mine = strcmp(msg->topic, cc->reply_topic) == 0 && msg->corr_len == strlen(corr) &&
-				memcmp(msg->corr, corr, msg->corr_len) == 0;
+					memcmp(msg->corr, corr, msg->corr_len) == 0;
 			if(!mine){
 				note_presence(cc, msg);
 				hw_mqtt_msg_free(msg);
@@ -93,11 +92,14 @@ int hw_cli_request(hw_cli_conn_t *cc, const hw_request_t *req, hw_reply_t *out, 
 		hw_mqtt_wait(cc->m, left > 100 ? 100 : (int)left);
 	}
 	if(!cc->online)
-		return hw_error_set(err, HW_ERR_TIMEOUT, "no reply within %d ms: no collector is online (nothing says "
-				"'online' under %s/collector/); is heartwire-collector running?", cc->timeout_ms, cc->root);
-	return hw_error_set(err, HW_ERR_TIMEOUT, "no reply within %d ms from the collector (online: %s); it may be "
-			"busy, or the broker refused the request (commands need a user with the operator role)", cc->timeout_ms,
-			cc->online_ids);
+		return hw_error_set(err, HW_ERR_TIMEOUT,
+				"no reply within %d ms: no collector is online (nothing says "
+				"'online' under %s/collector/); is heartwire-collector running?",
+				cc->timeout_ms, cc->root);
+	return hw_error_set(err, HW_ERR_TIMEOUT,
+			"no reply within %d ms from the collector (online: %s); it may be "
+			"busy, or the broker refused the request (commands need a user with the operator role)",
+			cc->timeout_ms, cc->online_ids);
 }
 
 void hw_cli_close(hw_cli_conn_t *cc)

@@ -18,14 +18,14 @@ typedef struct hw_cli_conn {
 	char client_id[HW_ID_MAX + 1];
 	char reply_topic[HW_TOPIC_MAX + 2 * HW_ID_MAX];
 	int timeout_ms;
-	int online;                 /* collectors whose retained presence says "online" */
+	int online; /* collectors whose retained presence says "online" */
 	char online_ids[256];
 	uint64_t seq;
 } hw_cli_conn_t;
 
 typedef struct hw_cli_conn_opts {
 	const char *url, *username, *password, *cafile, *root; /* borrowed */
-	int timeout_ms;             /* connect, and each reply */
+	int timeout_ms;                                        /* connect, and each reply */
 } hw_cli_conn_opts_t;
 
 /* Connects, subscribes to the reply topic and to {root}/collector/+. HW_OK; the connect errors of

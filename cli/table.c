@@ -55,8 +55,8 @@ const char *hw_cli_reset(bool color)
 
 void hw_cli_table_header(FILE *out, bool color)
 {
-	fprintf(out, "%s%-24s %-14s %-18s %-28s %-8s %s%s\n", color ? "\033[1m" : "", "SESSION", "PROJECT",
-			"MACHINE/SLOT", "STATE", "LAST HB", "TASK", hw_cli_reset(color));
+	fprintf(out, "%s%-24s %-14s %-18s %-28s %-8s %s%s\n", color ? "\033[1m" : "", "SESSION", "PROJECT", "MACHINE/SLOT",
+			"STATE", "LAST HB", "TASK", hw_cli_reset(color));
 }
 
 void hw_cli_table_row(FILE *out, const hw_session_t *s, int64_t now_ms, bool color)

@@ -57,32 +57,32 @@ typedef struct hw_rollup {
 	int64_t total;
 	int64_t version;
 	bool dirty;
-	bool has_pause;                /* projects: paused (cmd/pause); the rollup's "pause" member */
+	bool has_pause; /* projects: paused (cmd/pause); the rollup's "pause" member */
 	hw_pause_t pause;
 } hw_rollup_t;
 
 /* Counters (also in state/summary). */
 typedef struct hw_collector_counts {
-	uint64_t received;                 /* messages popped from MQTT */
-	uint64_t invalid;                  /* refused by the topic parser or the codec */
+	uint64_t received; /* messages popped from MQTT */
+	uint64_t invalid;  /* refused by the topic parser or the codec */
 	uint64_t invalid_by_reason[HW_R__COUNT];
-	uint64_t stale;                    /* older, duplicate or ignored by the table */
-	uint64_t unknown;                  /* data events for sessions we do not know */
+	uint64_t stale;   /* older, duplicate or ignored by the table */
+	uint64_t unknown; /* data events for sessions we do not know */
 	uint64_t transitions;
 	uint64_t alerts;
 	uint64_t false_alarms;
 	uint64_t flaps;
 	uint64_t rebirth_requests;
 	uint64_t published;
-	uint64_t published_retained;       /* of published: with the retain flag */
+	uint64_t published_retained; /* of published: with the retain flag */
 	uint64_t publish_failed;
-	uint64_t store_dropped;            /* writes refused by a full store buffer */
-	uint64_t forgotten;                /* ended sessions whose retained state was removed */
-	uint64_t refused_wrong_machine;    /* messages for a session from another machine's subtree
-	                                    * (also counted in invalid_by_reason[HW_R_MISMATCH]) */
-	uint64_t hb_coalesced;             /* heartbeats not applied one by one: same session and kind,
-	                                    * closer than HW_HB_MIN_GAP_MS to the last one applied
-	                                    * (the newest is applied when the gap has passed) */
+	uint64_t store_dropped;                                /* writes refused by a full store buffer */
+	uint64_t forgotten;                                    /* ended sessions whose retained state was removed */
+	uint64_t refused_wrong_machine;                        /* messages for a session from another machine's subtree
+								* (also counted in invalid_by_reason[HW_R_MISMATCH]) */
+	uint64_t hb_coalesced;                                 /* heartbeats not applied one by one: same session and kind,
+								* closer than HW_HB_MIN_GAP_MS to the last one applied
+								* (the newest is applied when the gap has passed) */
 	uint64_t detections[HW_STATE__COUNT][HW_CAUSE__COUNT]; /* alerting transitions, by new state and cause */
 } hw_collector_counts_t;
 
@@ -96,17 +96,17 @@ typedef struct hw_collector {
 	int64_t summary[HW_STATE__COUNT];
 	bool summary_dirty;
 	hw_timers_t timers;
-	hw_sess_t *dirty[2];           /* sessions with heartbeat-only changes: [HW_DIRTY_PUB] to
-	                                * publish, [HW_DIRTY_STORE] to store */
-	int64_t grace_until;           /* monotonic ms: no stall deadline fires before this */
+	hw_sess_t *dirty[2];                                       /* sessions with heartbeat-only changes: [HW_DIRTY_PUB] to
+								    * publish, [HW_DIRTY_STORE] to store */
+	int64_t grace_until;                                       /* monotonic ms: no stall deadline fires before this */
 	int64_t next_flush, next_store, next_rollup, next_summary; /* monotonic ms */
-	bool rollups_dirty;            /* some project or machine rollup changed */
-	bool store_resync;             /* some session snapshots were dropped: re-queue when room */
+	bool rollups_dirty;                                        /* some project or machine rollup changed */
+	bool store_resync;                                         /* some session snapshots were dropped: re-queue when room */
 	bool store_full_logged;
-	double rebirth_tokens;         /* global rebirth request budget (token bucket) */
-	int64_t rebirth_refill;        /* monotonic ms of the last refill */
-	hw_log_limit_t bad_limit;      /* log lines about bad input */
-	hw_sess_t *hb_pending;         /* sessions holding a rate-limited heartbeat (hb_next) */
+	double rebirth_tokens;    /* global rebirth request budget (token bucket) */
+	int64_t rebirth_refill;   /* monotonic ms of the last refill */
+	hw_log_limit_t bad_limit; /* log lines about bad input */
+	hw_sess_t *hb_pending;    /* sessions holding a rate-limited heartbeat (hb_next) */
 	hw_collector_counts_t n;
 } hw_collector_t;
 
@@ -121,8 +121,7 @@ typedef struct hw_collector {
 
 /* Initialises c with cfg, mqtt and q (all borrowed, may be NULL for mqtt and q). Returns
  * HW_OK or HW_ERR_NOMEM. */
-int hw_collector_init(hw_collector_t *c, const hw_collector_cfg_t *cfg, hw_mqtt_t *mqtt, hw_storeq_t *q,
-		hw_error_t *err);
+int hw_collector_init(hw_collector_t *c, const hw_collector_cfg_t *cfg, hw_mqtt_t *mqtt, hw_storeq_t *q, hw_error_t *err);
 
 /* Frees every session and rollup. NULL is a no-op. */
 void hw_collector_cleanup(hw_collector_t *c);
@@ -145,8 +144,7 @@ void hw_collector_grace(hw_collector_t *c, int64_t now_mono);
 
 /* Handles one received message (borrowed) at wall time now (ms since the Unix epoch) and
  * monotonic time now_mono. Invalid input is counted and logged (rate-limited), never fatal. */
-void hw_collector_handle(hw_collector_t *c, const char *topic, const void *payload, size_t len, int64_t now,
-		int64_t now_mono);
+void hw_collector_handle(hw_collector_t *c, const char *topic, const void *payload, size_t len, int64_t now, int64_t now_mono);
 
 /* Runs every deadline due at now_mono (stalls, timeouts, retention of ended sessions). */
 void hw_collector_timers(hw_collector_t *c, int64_t now, int64_t now_mono);
@@ -184,8 +182,8 @@ int hw_collector_summary_json(const hw_collector_t *c, int64_t now, char **out, 
  * "project":..,"state":..,"cause":..,"from":..,"from_cause":..,"epoch":..,"at":..,
  * "false_alarm":bool,"collector":..}. Writes into buf (len bytes); returns the length, or
  * -1 when it does not fit. ids only: nothing needs escaping. */
-int hw_alert_json(char *buf, size_t len, const char *alert, const hw_sess_t *s, int from_state, int from_cause,
-		bool false_alarm, int64_t now, const char *collector);
+int hw_alert_json(char *buf, size_t len, const char *alert, const hw_sess_t *s, int from_state, int from_cause, bool false_alarm,
+		int64_t now, const char *collector);
 
 /* Project / machine rollup payload: {"v":1,"project"|"machine":id,"state":..,"sessions":n,
  * "live":n,"counts":{state:n,...},"version":..,"updated_at":..}. kind_key is "project" or
@@ -198,7 +196,7 @@ const char *hw_rollup_state(const int64_t counts[HW_STATE__COUNT]);
 
 /* Publishes payload on the topic of kind/machine/id under the configured root; counts it.
  * Returns HW_OK, HW_ERR_AGAIN (not connected or buffer full: try later), or another error. */
-int hw_collector_publish(hw_collector_t *c, int kind, const char *machine, const char *id, const void *payload,
-		size_t len, int qos, bool retain);
+int hw_collector_publish(hw_collector_t *c, int kind, const char *machine, const char *id, const void *payload, size_t len,
+		int qos, bool retain);
 
 #endif

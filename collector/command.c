@@ -18,10 +18,14 @@
 static int cin_of(int verb)
 {
 	switch(verb){
-	case HW_VERB_FAIL: return HW_CIN_FAIL;
-	case HW_VERB_CLEAR: return HW_CIN_CLEAR;
-	case HW_VERB_CLAIM: return HW_CIN_CLAIM;
-	default: return HW_CIN_RELEASE;
+	case HW_VERB_FAIL:
+		return HW_CIN_FAIL;
+	case HW_VERB_CLEAR:
+		return HW_CIN_CLEAR;
+	case HW_VERB_CLAIM:
+		return HW_CIN_CLAIM;
+	default:
+		return HW_CIN_RELEASE;
 	}
 }
 
@@ -33,23 +37,26 @@ static void reply_refused(hw_rq_t *rq, const hw_job_t *j, int cell, const hw_ses
 	const char *verb = hw_verb_name(j->req.verb);
 
 	if(cell == HW_ROW_BUSY){
-		hw__rq_reply_error(rq, j, HW_REPLY_CONFLICT, "%s: session %s is claimed by %s for %" PRId64 " ms more; release "
-				"it with its token or wait for the lease to end", verb, d->session,
-				d->recovery.claimed_by[0] ? d->recovery.claimed_by : "a restarter",
+		hw__rq_reply_error(rq, j, HW_REPLY_CONFLICT,
+				"%s: session %s is claimed by %s for %" PRId64 " ms more; release "
+				"it with its token or wait for the lease to end",
+				verb, d->session, d->recovery.claimed_by[0] ? d->recovery.claimed_by : "a restarter",
 				d->recovery.lease_until > now ? d->recovery.lease_until - now : 0);
 		return;
 	}
 	hw__rq_reply_error(rq, j, HW_REPLY_NOT_RECOVERABLE, "%s: session %s is %s/%s; %s", verb, d->session,
 			hw_state_name(d->state), hw_cause_name(d->cause),
-			j->req.verb == HW_VERB_CLAIM ? "only stalled, lost, crashed or cleared sessions can be claimed" :
-			j->req.verb == HW_VERB_CLEAR ? "only stalled, lost, crashed or failed sessions can be cleared" :
-			"a completed session is final");
+			j->req.verb == HW_VERB_CLAIM ? "only stalled, lost, crashed or cleared sessions can be claimed"
+					: j->req.verb == HW_VERB_CLEAR
+					? "only stalled, lost, crashed or failed sessions can be cleared"
+					: "a completed session is final");
 }
 
 /* The reply data of a session command: the session's (state, cause) now and before. */
 static void session_data(char *buf, size_t len, const hw_session_t *d, int from_state, int from_cause, bool changed)
 {
-	snprintf(buf, len, "{\"session\":\"%s\",\"machine\":\"%s\",\"state\":\"%s\",\"cause\":\"%s\",\"from\":\"%s\","
+	snprintf(buf, len,
+			"{\"session\":\"%s\",\"machine\":\"%s\",\"state\":\"%s\",\"cause\":\"%s\",\"from\":\"%s\","
 			"\"from_cause\":\"%s\",\"changed\":%s,\"version\":%" PRId64 "}",
 			d->session, d->machine, hw_state_name(d->state), hw_cause_name(d->cause), hw_state_name(from_state),
 			hw_cause_name(from_cause), changed ? "true" : "false", d->version);
@@ -71,8 +78,7 @@ static void finish(hw_rq_t *rq, hw_job_t *j, const char *data, int64_t wait_vers
 	hw__rq_submit(rq, j);
 }
 
-static void audit_session(hw_job_t *j, const hw_session_t *d, int from_state, int from_cause, const char *cmd,
-		int64_t now)
+static void audit_session(hw_job_t *j, const hw_session_t *d, int from_state, int from_cause, const char *cmd, int64_t now)
 {
 	hw_audit_init(&j->audit, cmd, now);
 	snprintf(j->audit.session, sizeof(j->audit.session), "%s", d->session);
@@ -252,8 +258,8 @@ static void cmd_apply(hw_rq_t *rq, hw_collector_t *c, hw_job_t *j, hw_sess_t *s,
 /* The command's session was not in memory: the worker read it from the database. */
 static void cmd_on_doc(hw_rq_t *rq, hw_collector_t *c, hw_job_t *j, int64_t now, int64_t now_mono)
 {
-	int cell = hw_fsm_command(hw_row_of(j->doc.state, j->doc.cause) < 0 ? HW_ROW_NONE :
-			hw_row_of(j->doc.state, j->doc.cause), cin_of(j->req.verb));
+	int cell = hw_fsm_command(hw_row_of(j->doc.state, j->doc.cause) < 0 ? HW_ROW_NONE : hw_row_of(j->doc.state, j->doc.cause),
+			cin_of(j->req.verb));
 	hw_sess_t *s;
 	hw_error_t err;
 
@@ -323,9 +329,10 @@ static void claim_won(hw_rq_t *rq, hw_collector_t *c, hw_job_t *j, int64_t now, 
 			j->lease.generation, j->lease.lease_until - j->lease.at);
 	session_data(data, sizeof(data), &s->doc, from_state, from_cause, true);
 	n = (int)strlen(data);
-	snprintf(data + n - 1, sizeof(data) - (size_t)n + 1, ",\"token\":\"%s\",\"generation\":%" PRId64 ",\"lease_until\":%" PRId64
-			",\"claimed_by\":\"%s\",\"attempts\":%" PRId64 "}", j->lease.token, j->lease.generation, j->lease.lease_until,
-			j->req.claimant, s->doc.recovery.attempts);
+	snprintf(data + n - 1, sizeof(data) - (size_t)n + 1,
+			",\"token\":\"%s\",\"generation\":%" PRId64 ",\"lease_until\":%" PRId64
+			",\"claimed_by\":\"%s\",\"attempts\":%" PRId64 "}",
+			j->lease.token, j->lease.generation, j->lease.lease_until, j->req.claimant, s->doc.recovery.attempts);
 	audit_session(j, &s->doc, from_state, from_cause, "claim", now);
 	snprintf(j->audit.claimant, sizeof(j->audit.claimant), "%s", j->req.claimant);
 	j->audit.generation = j->lease.generation;
@@ -342,7 +349,8 @@ static void released(hw_rq_t *rq, hw_collector_t *c, hw_job_t *j, int64_t now, i
 	bool changed = false;
 
 	if(!s){
-		snprintf(data, sizeof(data), "{\"session\":\"%s\",\"released\":true,\"generation\":%" PRId64 ",\"changed\":false}",
+		snprintf(data, sizeof(data),
+				"{\"session\":\"%s\",\"released\":true,\"generation\":%" PRId64 ",\"changed\":false}",
 				j->req.session, j->lease.generation);
 		hw__rq_reply_ok(rq, j, data);
 		hw__job_free(j);
@@ -451,9 +459,15 @@ void hw__cmd_done(hw_rq_t *rq, hw_collector_t *c, hw_job_t *j, int64_t now, int6
 		else cmd_on_doc(rq, c, j, now, now_mono);
 		return;
 	}
-	case HW_JOB_CLAIM: claim_won(rq, c, j, now, now_mono); return;
-	case HW_JOB_RELEASE: released(rq, c, j, now, now_mono); return;
-	case HW_JOB_PAUSE: paused(rq, c, j, now, now_mono); return;
+	case HW_JOB_CLAIM:
+		claim_won(rq, c, j, now, now_mono);
+		return;
+	case HW_JOB_RELEASE:
+		released(rq, c, j, now, now_mono);
+		return;
+	case HW_JOB_PAUSE:
+		paused(rq, c, j, now, now_mono);
+		return;
 	default:
 		hw__job_free(j);
 		return;

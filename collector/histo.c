@@ -3,10 +3,12 @@
 
 /* 0.5 ms ... 30 s: a loopback write takes ~1 ms, a server under load tens of ms, and a hung
  * server ends at the driver's socket timeout (30 s). */
+/* clang-format off */
 static const int64_t bounds_us[HW_HISTO_BOUNDS] = {
 	500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
 	1000000, 2500000, 5000000, 10000000, 30000000,
 };
+/* clang-format on */
 
 int64_t hw_histo_bound_us(int i)
 {

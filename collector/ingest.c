@@ -23,8 +23,7 @@ static hw_sess_t *sess_of_timer(hw_timer_t *t)
 	return (hw_sess_t *)(void *)((char *)t - offsetof(hw_sess_t, timer));
 }
 
-int hw_collector_init(hw_collector_t *c, const hw_collector_cfg_t *cfg, hw_mqtt_t *mqtt, hw_storeq_t *q,
-		hw_error_t *err)
+int hw_collector_init(hw_collector_t *c, const hw_collector_cfg_t *cfg, hw_mqtt_t *mqtt, hw_storeq_t *q, hw_error_t *err)
 {
 	int rc;
 
@@ -89,7 +88,8 @@ static void bad_input(hw_collector_t *c, const char *topic, const hw_error_t *er
 	c->n.invalid_by_reason[reason]++;
 	if(hw_log_limit_take(&c->bad_limit, &suppressed)){
 		if(suppressed){
-			hw_logs(HW_LOG_WARN, topic, "dropped an invalid message (%s): %s (%llu similar lines suppressed before this)",
+			hw_logs(HW_LOG_WARN, topic,
+					"dropped an invalid message (%s): %s (%llu similar lines suppressed before this)",
 					hw_reason_name(reason), err->msg, suppressed);
 		}else{
 			hw_logs(HW_LOG_WARN, topic, "dropped an invalid message (%s): %s", hw_reason_name(reason), err->msg);
@@ -284,7 +284,8 @@ static bool store_push(hw_collector_t *c, hw_op_t *op, hw_sess_t *s)
 	}
 	if(!c->store_full_logged){
 		c->store_full_logged = true;
-		hw_log(HW_LOG_ERROR, "store buffer full (%lld writes waiting for the database): dropping new writes; "
+		hw_log(HW_LOG_ERROR,
+				"store buffer full (%lld writes waiting for the database): dropping new writes; "
 				"sessions will be re-written from memory when it drains, events in between are lost",
 				(long long)c->cfg->store_buffer);
 	}
@@ -343,8 +344,7 @@ static void sess_emit(hw_collector_t *c, hw_sess_t *s, bool barrier, bool publis
 	free(json);
 }
 
-static void publish_alert(hw_collector_t *c, hw_sess_t *s, const char *alert, int from_row, bool false_alarm,
-		int64_t now)
+static void publish_alert(hw_collector_t *c, hw_sess_t *s, const char *alert, int from_row, bool false_alarm, int64_t now)
 {
 	char buf[1024];
 	int from_state, from_cause, n;
@@ -359,8 +359,8 @@ static void publish_alert(hw_collector_t *c, hw_sess_t *s, const char *alert, in
 }
 
 /* Queues the transition of s from from_row to to_row as an event with id `id`. */
-static void transition_push(hw_collector_t *c, const hw_sess_t *s, const char *id, int from_row, int to_row,
-		const char *input, int64_t seq, int64_t now)
+static void transition_push(hw_collector_t *c, const hw_sess_t *s, const char *id, int from_row, int to_row, const char *input,
+		int64_t seq, int64_t now)
 {
 	hw_op_t *op = hw_op_new(HW_OP_EVENT);
 	hw_event_rec_t *e = hw_event_rec_new(id, s->doc.session, s->doc.machine, s->doc.project, NULL);
@@ -391,8 +391,8 @@ static void transition_event(hw_collector_t *c, hw_sess_t *s, const hw_step_t *s
 	else snprintf(seq, sizeof(seq), "-");
 	hw_row_split(st->to_row, &to_state, &to_cause);
 	/* deterministic: a replay of the same message makes the same id */
-	snprintf(id, sizeof(id), "%s:%lld:%s:%s:%s.%s", s->doc.session, (long long)s->doc.epoch, seq,
-			hw_input_name(st->input), hw_state_name(to_state), hw_cause_name(to_cause));
+	snprintf(id, sizeof(id), "%s:%lld:%s:%s:%s.%s", s->doc.session, (long long)s->doc.epoch, seq, hw_input_name(st->input),
+			hw_state_name(to_state), hw_cause_name(to_cause));
 	transition_push(c, s, id, st->from_row, st->to_row, hw_input_name(st->input), st->trigger_seq, now);
 }
 
@@ -525,8 +525,8 @@ static void sess_forget(hw_collector_t *c, hw_sess_t *s)
  * registered it: a message from another machine's subtree is refused, except a birth of a
  * newer epoch that carries the session's claim token (heartwire-agent resume moved it there
  * under its claim), or, for a session that is neither running nor claimed, any newer birth. */
-static hw_sess_t *sess_for(hw_collector_t *c, const hw_topic_t *t, const char *topic, bool create, bool birth,
-		int64_t epoch, const char *claim_token, bool *fresh, bool *moved)
+static hw_sess_t *sess_for(hw_collector_t *c, const hw_topic_t *t, const char *topic, bool create, bool birth, int64_t epoch,
+		const char *claim_token, bool *fresh, bool *moved)
 {
 	hw_sess_t *s = hw_map_get(&c->sessions, t->id);
 
@@ -573,8 +573,8 @@ static bool sess_keep(hw_collector_t *c, hw_sess_t *s, bool fresh, const hw_step
 
 static void hb_release(hw_collector_t *c, hw_sess_t *s, int64_t now_mono);
 
-static void handle_birth(hw_collector_t *c, const hw_topic_t *t, const char *topic, const void *p, size_t len,
-		int64_t now, int64_t now_mono)
+static void handle_birth(hw_collector_t *c, const hw_topic_t *t, const char *topic, const void *p, size_t len, int64_t now,
+		int64_t now_mono)
 {
 	hw_birth_t b = HW_BIRTH_INIT;
 	hw_error_t err;
@@ -672,8 +672,8 @@ static void hb_flush(hw_collector_t *c, int64_t now_mono, bool force)
 	}
 }
 
-static void handle_hb(hw_collector_t *c, const hw_topic_t *t, const char *topic, const void *p, size_t len,
-		int64_t now, int64_t now_mono)
+static void handle_hb(hw_collector_t *c, const hw_topic_t *t, const char *topic, const void *p, size_t len, int64_t now,
+		int64_t now_mono)
 {
 	hw_hb_t hb = HW_HB_INIT;
 	hw_error_t err;
@@ -691,8 +691,8 @@ static void handle_hb(hw_collector_t *c, const hw_topic_t *t, const char *topic,
 	input = hw_input_of_hb(&hb);
 	/* Rate limit: a repeat of the last heartbeat's epoch and kind, too soon after it, while
 	 * the session is live, cannot move the state: hold it back (the newest held one wins). */
-	if(!fresh && s->hb_applied_at > 0 && now_mono - s->hb_applied_at < HW_HB_MIN_GAP_MS &&
-			hb.epoch == s->doc.epoch && input == s->hb_input && hw_state_live(s->doc.state)){
+	if(!fresh && s->hb_applied_at > 0 && now_mono - s->hb_applied_at < HW_HB_MIN_GAP_MS && hb.epoch == s->doc.epoch &&
+			input == s->hb_input && hw_state_live(s->doc.state)){
 		hb_hold(c, s, &hb, now);
 		return;
 	}
@@ -707,8 +707,8 @@ static void handle_hb(hw_collector_t *c, const hw_topic_t *t, const char *topic,
 	if(st.need_birth && !st.stale) request_rebirth(c, s, now_mono);
 }
 
-static void handle_ev(hw_collector_t *c, const hw_topic_t *t, const char *topic, const void *p, size_t len,
-		int64_t now, int64_t now_mono)
+static void handle_ev(hw_collector_t *c, const hw_topic_t *t, const char *topic, const void *p, size_t len, int64_t now,
+		int64_t now_mono)
 {
 	hw_ev_t ev = HW_EV_INIT;
 	hw_error_t err;
@@ -741,8 +741,8 @@ static void handle_ev(hw_collector_t *c, const hw_topic_t *t, const char *topic,
 	if(st.need_birth && !st.stale) request_rebirth(c, s, now_mono);
 }
 
-static void handle_status(hw_collector_t *c, const hw_topic_t *t, const char *topic, const void *p, size_t len,
-		int64_t now, int64_t now_mono)
+static void handle_status(hw_collector_t *c, const hw_topic_t *t, const char *topic, const void *p, size_t len, int64_t now,
+		int64_t now_mono)
 {
 	hw_status_t stt = HW_STATUS_INIT;
 	hw_error_t err;
@@ -763,8 +763,7 @@ static void handle_status(hw_collector_t *c, const hw_topic_t *t, const char *to
 	sess_after(c, s, &st, now, now_mono);
 }
 
-void hw_collector_handle(hw_collector_t *c, const char *topic, const void *payload, size_t len, int64_t now,
-		int64_t now_mono)
+void hw_collector_handle(hw_collector_t *c, const char *topic, const void *payload, size_t len, int64_t now, int64_t now_mono)
 {
 	hw_topic_t t;
 	hw_error_t err;
@@ -775,10 +774,18 @@ void hw_collector_handle(hw_collector_t *c, const char *topic, const void *paylo
 		return;
 	}
 	switch(t.kind){
-	case HW_T_BIRTH: handle_birth(c, &t, topic, payload, len, now, now_mono); break;
-	case HW_T_HB: handle_hb(c, &t, topic, payload, len, now, now_mono); break;
-	case HW_T_EV: handle_ev(c, &t, topic, payload, len, now, now_mono); break;
-	case HW_T_STATUS: handle_status(c, &t, topic, payload, len, now, now_mono); break;
+	case HW_T_BIRTH:
+		handle_birth(c, &t, topic, payload, len, now, now_mono);
+		break;
+	case HW_T_HB:
+		handle_hb(c, &t, topic, payload, len, now, now_mono);
+		break;
+	case HW_T_EV:
+		handle_ev(c, &t, topic, payload, len, now, now_mono);
+		break;
+	case HW_T_STATUS:
+		handle_status(c, &t, topic, payload, len, now, now_mono);
+		break;
 	default:
 		hw_error_refuse(&err, HW_R_BAD_TOPIC, "not an agent topic the collector reads (%s)", hw_topic_kind_name(t.kind));
 		bad_input(c, topic, &err);
@@ -948,14 +955,14 @@ int hw_collector_summary_json(const hw_collector_t *c, int64_t now, char **out, 
 		total += c->summary[s];
 		if(hw_state_live(s)) live += c->summary[s];
 	}
-	n = snprintf(buf, cap, "{\"v\":1,\"collector\":\"%s\",\"state\":\"%s\",\"sessions\":%lld,\"live\":%lld,"
+	n = snprintf(buf, cap,
+			"{\"v\":1,\"collector\":\"%s\",\"state\":\"%s\",\"sessions\":%lld,\"live\":%lld,"
 			"\"projects\":%zu,\"machines\":%zu,\"counts\":{",
 			c->cfg->id, hw_rollup_state(c->summary), (long long)total, (long long)live, hw_map_len(&c->projects),
 			hw_map_len(&c->machines));
 	off = (size_t)n;
 	for(int s = 1; s < HW_STATE__COUNT; s++){
-		n = snprintf(buf + off, cap - off, "%s\"%s\":%lld", s > 1 ? "," : "", hw_state_name(s),
-				(long long)c->summary[s]);
+		n = snprintf(buf + off, cap - off, "%s\"%s\":%lld", s > 1 ? "," : "", hw_state_name(s), (long long)c->summary[s]);
 		off += (size_t)n;
 	}
 	n = snprintf(buf + off, cap - off,

@@ -81,8 +81,8 @@ static void *renew_main(void *arg)
 	return NULL;
 }
 
-int hw_leader_acquire(hw_leader_t **out, const char *uri, const char *db, const char *group, const char *id,
-		int64_t lease_ms, volatile const int *stop, hw_error_t *err)
+int hw_leader_acquire(hw_leader_t **out, const char *uri, const char *db, const char *group, const char *id, int64_t lease_ms,
+		volatile const int *stop, hw_error_t *err)
 {
 	hw_leader_t *l = calloc(1, sizeof(*l));
 	char leader[128] = "", shown[128] = "";

@@ -15,8 +15,8 @@ typedef struct hw_leader hw_leader_t;
  * takeover has certainly stopped, and starts the renewal thread. stop (may be NULL) is polled:
  * when it becomes non-zero the wait ends with HW_ERR_AGAIN. Returns HW_OK and *out (free with
  * hw_leader_free), HW_ERR_AGAIN, or a configuration error. */
-int hw_leader_acquire(hw_leader_t **out, const char *uri, const char *db, const char *group, const char *id,
-		int64_t lease_ms, volatile const int *stop, hw_error_t *err);
+int hw_leader_acquire(hw_leader_t **out, const char *uri, const char *db, const char *group, const char *id, int64_t lease_ms,
+		volatile const int *stop, hw_error_t *err);
 
 /* True while this collector may act as the leader at monotonic time now_mono: the last renewal
  * succeeded recently enough and no newer leader was seen. Once false, it stays false. Any

@@ -24,8 +24,8 @@ typedef struct hw_lease hw_lease_t;
 
 /* Creates a lease client for group on uri/db (strings copied) as owner, with lease_ms.
  * Returns HW_OK and *out (free with hw_lease_free), HW_ERR_CONFIG (bad URI), HW_ERR_NOMEM. */
-int hw_lease_new(hw_lease_t **out, const char *uri, const char *db, const char *group, const char *owner,
-		int64_t lease_ms, hw_error_t *err);
+int hw_lease_new(hw_lease_t **out, const char *uri, const char *db, const char *group, const char *owner, int64_t lease_ms,
+		hw_error_t *err);
 
 /* Frees the client (the lease itself just expires). NULL is a no-op. */
 void hw_lease_free(hw_lease_t *l);

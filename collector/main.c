@@ -25,7 +25,7 @@
 #include "store.h"
 #include "storeq.h"
 
-#define DRAIN_PER_TURN 2000     /* messages handled before timers and flushes get a turn */
+#define DRAIN_PER_TURN 2000 /* messages handled before timers and flushes get a turn */
 #define RECONNECT_MIN_MS 100
 #define RECONNECT_MAX_MS 5000
 #define STATS_EVERY_MS 60000
@@ -70,7 +70,8 @@ static int store_bring_up(hw_store_t *st, hw_collector_t *c, const hw_collector_
 
 	for(;;){
 		int64_t since = hw_time_ms() - cfg->retention_ms;
-		if(hw_store_prepare(st, &err) == HW_OK && hw_store_load(st, since, hw_collector_adopt, c, &skipped, &err) == HW_OK)
+		if(hw_store_prepare(st, &err) == HW_OK &&
+				hw_store_load(st, since, hw_collector_adopt, c, &skipped, &err) == HW_OK)
 			break;
 		if(stop_signal) return HW_ERR_AGAIN;
 		if(attempt++ % 10 == 0)
@@ -86,8 +87,7 @@ static int store_bring_up(hw_store_t *st, hw_collector_t *c, const hw_collector_
 
 /* Connects (with the presence will), announces "online", subscribes to the agent topics and
  * marks everything for republishing. Returns HW_OK or the connect/subscribe error. */
-static int broker_up(hw_mqtt_t *m, hw_collector_t *c, const hw_collector_cfg_t *cfg, size_t *reconcile,
-		hw_error_t *err)
+static int broker_up(hw_mqtt_t *m, hw_collector_t *c, const hw_collector_cfg_t *cfg, size_t *reconcile, hw_error_t *err)
 {
 	/* agent topics, then requests: q/+ and cmd/+ (collector/query.c) */
 	static const int kinds[] = {HW_T_BIRTH, HW_T_HB, HW_T_EV, HW_T_STATUS, HW_T_QUERY, HW_T_COMMAND};
@@ -120,10 +120,8 @@ static int broker_up(hw_mqtt_t *m, hw_collector_t *c, const hw_collector_cfg_t *
 		 * each, so a request is answered, and a command executed, once even when two members
 		 * are subscribed at the same time). The retained statuses are read by a plain
 		 * subscription: a shared one gets no retained messages. */
-		if(cfg->group[0] && kinds[i] != HW_T_STATUS)
-			snprintf(shared, sizeof(shared), "$share/%s/%s", cfg->group, filter);
-		else
-			snprintf(shared, sizeof(shared), "%s", filter);
+		if(cfg->group[0] && kinds[i] != HW_T_STATUS) snprintf(shared, sizeof(shared), "$share/%s/%s", cfg->group, filter);
+		else snprintf(shared, sizeof(shared), "%s", filter);
 		if(rc == HW_OK) rc = hw_mqtt_subscribe(m, shared, 1, err);
 	}
 	if(rc != HW_OK){
@@ -182,7 +180,8 @@ static void log_stats(hw_collector_t *c, hw_store_t *st, hw_storeq_t *q, uint64_
 			"stats: %zu sessions, %.0f msg/s, %llu invalid, %llu stale, %llu transitions, %llu alerts "
 			"(%llu false alarms, %llu flaps); store: %llu sessions + %llu events written, %llu stale, "
 			"%zu queued (max %zu), %llu coalesced, %llu dropped, %s",
-			hw_map_len(&c->sessions), span_ms > 0 ? (double)(c->n.received - *last_received) * 1000.0 / (double)span_ms : 0.0,
+			hw_map_len(&c->sessions),
+			span_ms > 0 ? (double)(c->n.received - *last_received) * 1000.0 / (double)span_ms : 0.0,
 			(unsigned long long)c->n.invalid, (unsigned long long)c->n.stale, (unsigned long long)c->n.transitions,
 			(unsigned long long)c->n.alerts, (unsigned long long)c->n.false_alarms, (unsigned long long)c->n.flaps,
 			(unsigned long long)ss.sessions_written, (unsigned long long)ss.events_written,
@@ -240,7 +239,7 @@ int main(int argc, char **argv)
 	mo.username = cfg.username[0] ? cfg.username : NULL;
 	mo.password = cfg.password[0] ? cfg.password : NULL;
 	mo.cafile = cfg.cafile[0] ? cfg.cafile : NULL;
-	mo.clean_start = false;          /* the broker keeps our messages while we are away */
+	mo.clean_start = false; /* the broker keeps our messages while we are away */
 	mo.session_expiry_s = 86400;
 	if(cfg.group[0]){
 		/* In a group, a dead member's session must end with its connection, or the broker
@@ -263,7 +262,7 @@ int main(int argc, char **argv)
 		/* Several collectors: only the leader loads, subscribes and acts (docs/scaling.md). */
 		hw_log(HW_LOG_INFO, "member of group %s: waiting for the leadership lease", cfg.group);
 		if(hw_leader_acquire(&leader, cfg.mongo_uri, cfg.db, cfg.group, cfg.id, cfg.leader_lease_ms,
-				(volatile const int *)&stop_signal, &err) != HW_OK){
+				   (volatile const int *)&stop_signal, &err) != HW_OK){
 			if(err.code == HW_ERR_AGAIN){
 				status = 0;
 				goto shutdown;
@@ -281,8 +280,8 @@ int main(int argc, char **argv)
 	if(hw_store_start(st, &err) != HW_OK) goto fail;
 	/* queries and commands: the stored pauses, then the workers */
 	if(hw_rq_start(&rq, &c, &err) != HW_OK) goto fail;
-	hw_log(HW_LOG_INFO, "heartwire-collector %s: database %s, broker %s, topic root %s", HW_VERSION, cfg.db,
-			cfg.broker, cfg.topic_root);
+	hw_log(HW_LOG_INFO, "heartwire-collector %s: database %s, broker %s, topic root %s", HW_VERSION, cfg.db, cfg.broker,
+			cfg.topic_root);
 
 	next_stats = hw_mono_ms() + STATS_EVERY_MS;
 	while(!stop_signal){
@@ -372,7 +371,7 @@ fail:
 	if(st) hw_store_stop(st, 0);
 cleanup:
 	hw_leader_free(leader);
-	hw_metrics_free(mx); /* its threads read the broker connection and the store: stop them first */
+	hw_metrics_free(mx);             /* its threads read the broker connection and the store: stop them first */
 	if(rq_ready) hw_rq_cleanup(&rq); /* so do the request workers */
 	if(c_ready) hw_collector_cleanup(&c);
 	hw_mqtt_free(m);

@@ -10,8 +10,8 @@
 
 typedef struct hw_map_entry {
 	struct hw_map_entry *next;
-	void *value;   /* borrowed: the map never frees values */
-	char key[];    /* NUL-terminated copy of the key */
+	void *value; /* borrowed: the map never frees values */
+	char key[];  /* NUL-terminated copy of the key */
 } hw_map_entry_t;
 
 /* Caller-owned: hw_map_init() ... hw_map_cleanup(). Not thread-safe. */

@@ -25,11 +25,11 @@
 #define HW_VERSION "unknown"
 #endif
 
-#define RATE_SLOTS 12           /* one sample a second: enough for a 10 s window */
+#define RATE_SLOTS 12 /* one sample a second: enough for a 10 s window */
 #define RATE_WINDOW_MS 10000
-#define LOOP_STUCK_MIN_MS 3000  /* the ingest loop may sleep 1 s in poll and take a while to drain */
-#define PUB_RETRY_MS 250        /* the publisher's pace until its first publication goes out */
-#define PUB_MIN_MS 100          /* --metrics-ms below this is taken as this */
+#define LOOP_STUCK_MIN_MS 3000 /* the ingest loop may sleep 1 s in poll and take a while to drain */
+#define PUB_RETRY_MS 250       /* the publisher's pace until its first publication goes out */
+#define PUB_MIN_MS 100         /* --metrics-ms below this is taken as this */
 #define HTTP_CONNECTIONS 32
 #define HTTP_TIMEOUT_S 10
 
@@ -149,8 +149,7 @@ void hw_metrics_health(const hw_metrics_view_t *v, hw_health_t *h)
 	h->healthy = h->ready = v->phase == HW_METRICS_RUNNING;
 	if(v->phase == HW_METRICS_STARTING)
 		reason_add(h, "starting: loading sessions from the database and subscribing to the broker");
-	else if(v->phase == HW_METRICS_STOPPING)
-		reason_add(h, "stopping");
+	else if(v->phase == HW_METRICS_STOPPING) reason_add(h, "stopping");
 	if(v->have_mqtt && !v->mqtt_connected){
 		h->healthy = false;
 		reason_add(h, "broker: not connected (reconnecting; stall timers are paused)");
@@ -176,17 +175,20 @@ static const char *phase_name(int phase)
 	return phase == HW_METRICS_RUNNING ? "running" : phase == HW_METRICS_STOPPING ? "stopping" : "starting";
 }
 
-int hw_metrics_health_json(const hw_metrics_view_t *v, const hw_health_t *h, bool ready, char **out, size_t *len,
-		hw_error_t *err)
+int hw_metrics_health_json(const hw_metrics_view_t *v, const hw_health_t *h, bool ready, char **out, size_t *len, hw_error_t *err)
 {
 	mbuf_t b = {0};
 	bool ok = ready ? h->ready : h->healthy;
 
 	bput(&b, "{\"status\":\"%s\",\"collector\":", ok ? "ok" : "fail");
 	bput_json_str(&b, v->id);
-	bput(&b, ",\"phase\":\"%s\",\"broker\":\"%s\",\"store_pending_ms\":%lld,\"store_queued\":%zu,"
+	bput(&b,
+			",\"phase\":\"%s\",\"broker\":\"%s\",\"store_pending_ms\":%lld,\"store_queued\":%zu,"
 			"\"store_bound\":%llu,\"ingest_age_ms\":%lld,\"reasons\":[",
-			phase_name(v->phase), !v->have_mqtt ? "none" : v->mqtt_connected ? "connected" : "disconnected",
+			phase_name(v->phase),
+			!v->have_mqtt                       ? "none"
+					: v->mqtt_connected ? "connected"
+							    : "disconnected",
 			(long long)store_pending_ms(v), v->s.q.len, (unsigned long long)v->s.q_cap, (long long)loop_age_ms(v));
 	for(int i = 0; i < h->nreasons; i++){
 		if(i) bput(&b, ",");
@@ -237,8 +239,7 @@ int hw_metrics_prometheus(const hw_metrics_view_t *v, char **out, size_t *len, h
 	bput(&b, "\"} 1\n");
 	gauge(&b, "heartwire_collector_start_time_seconds", "When the collector started, in seconds since the Unix epoch.",
 			(double)v->started_wall / 1000.0);
-	gauge(&b, "heartwire_collector_healthy", "1 when /healthz answers 200: connected, store and ingest moving.",
-			h.healthy);
+	gauge(&b, "heartwire_collector_healthy", "1 when /healthz answers 200: connected, store and ingest moving.", h.healthy);
 	gauge(&b, "heartwire_collector_ready", "1 when /readyz answers 200: start-up finished.", h.ready);
 
 	meta(&b, "heartwire_sessions", "gauge", "Sessions the collector holds, by state.");
@@ -248,7 +249,8 @@ int hw_metrics_prometheus(const hw_metrics_view_t *v, char **out, size_t *len, h
 	gauge(&b, "heartwire_machines", "Machines with at least one session.", (double)s->machines);
 
 	meta(&b, "heartwire_detections_total", "counter",
-			"Transitions that raised an alert, by new state and cause (lost by will or timeout, stalled, crashed, failed).");
+			"Transitions that raised an alert, by new state and cause (lost by will or timeout, stalled, crashed, "
+			"failed).");
 	for(int i = 0; i < ALERT_STATES; i++){
 		int st = alert_states[i];
 		for(int ca = 0; ca < HW_CAUSE__COUNT; ca++){
@@ -301,10 +303,8 @@ int hw_metrics_prometheus(const hw_metrics_view_t *v, char **out, size_t *len, h
 
 	gauge(&b, "heartwire_store_buffer_ops", "Database writes queued now.", (double)s->q.len);
 	gauge(&b, "heartwire_store_buffer_bound_ops", "The store buffer's bound (--store-buffer).", (double)s->q_cap);
-	gauge(&b, "heartwire_store_buffer_high_water_ops", "Most database writes ever queued at once.",
-			(double)s->q.high_water);
-	counter(&b, "heartwire_store_buffer_dropped_total", "Database writes dropped because the buffer was full.",
-			s->q.dropped);
+	gauge(&b, "heartwire_store_buffer_high_water_ops", "Most database writes ever queued at once.", (double)s->q.high_water);
+	counter(&b, "heartwire_store_buffer_dropped_total", "Database writes dropped because the buffer was full.", s->q.dropped);
 	counter(&b, "heartwire_store_coalesced_total", "Heartbeat-only session snapshots merged into a queued one.",
 			s->q.coalesced);
 	meta(&b, "heartwire_store_written_total", "counter", "Documents written to the database, by collection.");
@@ -325,8 +325,8 @@ int hw_metrics_prometheus(const hw_metrics_view_t *v, char **out, size_t *len, h
 	meta(&b, "heartwire_store_write_duration_seconds", "histogram", "Duration of each bulk write to the database.");
 	for(int i = 0; i < HW_HISTO_BOUNDS; i++){
 		cum += lat->n[i];
-		bput(&b, "heartwire_store_write_duration_seconds_bucket{le=\"%g\"} %llu\n",
-				(double)hw_histo_bound_us(i) / 1e6, (unsigned long long)cum);
+		bput(&b, "heartwire_store_write_duration_seconds_bucket{le=\"%g\"} %llu\n", (double)hw_histo_bound_us(i) / 1e6,
+				(unsigned long long)cum);
 	}
 	cum += lat->n[HW_HISTO_BOUNDS];
 	bput(&b, "heartwire_store_write_duration_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
@@ -373,11 +373,13 @@ int hw_metrics_json(const hw_metrics_view_t *v, char **out, size_t *len, hw_erro
 		}
 		bput(&b, "}");
 	}
-	bput(&b, "},\"false_alarms\":%llu,\"flaps\":%llu,\"transitions\":%llu,\"alerts\":%llu,\"rebirth_requests\":%llu,"
+	bput(&b,
+			"},\"false_alarms\":%llu,\"flaps\":%llu,\"transitions\":%llu,\"alerts\":%llu,\"rebirth_requests\":%llu,"
 			"\"expired\":%llu,",
 			(unsigned long long)n->false_alarms, (unsigned long long)n->flaps, (unsigned long long)n->transitions,
 			(unsigned long long)n->alerts, (unsigned long long)n->rebirth_requests, (unsigned long long)n->forgotten);
-	bput(&b, "\"messages\":{\"received\":%llu,\"ingested\":%llu,\"invalid\":%llu,\"stale\":%llu,"
+	bput(&b,
+			"\"messages\":{\"received\":%llu,\"ingested\":%llu,\"invalid\":%llu,\"stale\":%llu,"
 			"\"unknown_session\":%llu,\"rate_10s\":%.3f,\"backlog\":%llu},\"invalid_by_reason\":{",
 			(unsigned long long)n->received,
 			(unsigned long long)(n->received >= n->invalid ? n->received - n->invalid : 0),
@@ -388,13 +390,16 @@ int hw_metrics_json(const hw_metrics_view_t *v, char **out, size_t *len, hw_erro
 		bput(&b, "%s\"%s\":%llu", first ? "" : ",", hw_reason_name(r), (unsigned long long)n->invalid_by_reason[r]);
 		first = false;
 	}
-	bput(&b, "},\"refused\":{\"wrong_machine\":%llu},\"hb_coalesced\":%llu",
-			(unsigned long long)n->refused_wrong_machine, (unsigned long long)n->hb_coalesced);
-	bput(&b, ",\"mqtt\":{\"connected\":%s,\"losses\":%llu,\"published\":%llu,\"published_retained\":%llu,"
+	bput(&b, "},\"refused\":{\"wrong_machine\":%llu},\"hb_coalesced\":%llu", (unsigned long long)n->refused_wrong_machine,
+			(unsigned long long)n->hb_coalesced);
+	bput(&b,
+			",\"mqtt\":{\"connected\":%s,\"losses\":%llu,\"published\":%llu,\"published_retained\":%llu,"
 			"\"publish_failed\":%llu},",
-			v->mqtt_connected ? "true" : "false", (unsigned long long)v->mqtt_losses, (unsigned long long)n->published,
-			(unsigned long long)n->published_retained, (unsigned long long)n->publish_failed);
-	bput(&b, "\"store\":{\"up\":%s,\"queued\":%zu,\"bound\":%llu,\"high_water\":%zu,\"dropped\":%llu,"
+			v->mqtt_connected ? "true" : "false", (unsigned long long)v->mqtt_losses,
+			(unsigned long long)n->published, (unsigned long long)n->published_retained,
+			(unsigned long long)n->publish_failed);
+	bput(&b,
+			"\"store\":{\"up\":%s,\"queued\":%zu,\"bound\":%llu,\"high_water\":%zu,\"dropped\":%llu,"
 			"\"coalesced\":%llu,\"pending_ms\":%lld,\"written\":{\"sessions\":%llu,\"events\":%llu,\"rollups\":%llu},"
 			"\"stale\":%llu,\"rejected\":%llu,\"retries\":%llu,\"pruned\":%llu,",
 			v->have_store && !v->st.down ? "true" : "false", s->q.len, (unsigned long long)s->q_cap, s->q.high_water,
@@ -423,8 +428,7 @@ static int parse_port(const char *p, int *port, hw_error_t *err)
 	return HW_OK;
 }
 
-int hw_metrics_listen_parse(const char *s, bool *enabled, struct sockaddr_storage *sa, socklen_t *salen,
-		hw_error_t *err)
+int hw_metrics_listen_parse(const char *s, bool *enabled, struct sockaddr_storage *sa, socklen_t *salen, hw_error_t *err)
 {
 	char host[64];
 	const char *colon, *portp;
@@ -437,8 +441,7 @@ int hw_metrics_listen_parse(const char *s, bool *enabled, struct sockaddr_storag
 	if(s[0] == '['){
 		const char *close = strchr(s, ']');
 		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)(void *)sa;
-		if(!close || close[1] != ':')
-			return hw_error_set(err, HW_ERR_CONFIG, "'%s' is not [IPV6]:PORT", s);
+		if(!close || close[1] != ':') return hw_error_set(err, HW_ERR_CONFIG, "'%s' is not [IPV6]:PORT", s);
 		hn = (size_t)(close - s - 1);
 		if(hn == 0 || hn >= sizeof(host)) return hw_error_set(err, HW_ERR_CONFIG, "'%s' has no valid IPv6 address", s);
 		memcpy(host, s + 1, hn);
@@ -489,11 +492,11 @@ struct hw_metrics {
 	hw_store_t *st;                /* borrowed, may be NULL */
 	int64_t started_wall;
 	atomic_int phase;
-	pthread_mutex_t lock;          /* guards snap */
+	pthread_mutex_t lock; /* guards snap */
 	hw_metrics_snap_t snap;
 	/* the ingest thread's own */
 	rate_sample_t ring[RATE_SLOTS];
-	int ring_n, ring_head;         /* samples held; index of the oldest */
+	int ring_n, ring_head; /* samples held; index of the oldest */
 	/* HTTP */
 	struct MHD_Daemon *httpd;
 	int http_port;
@@ -608,8 +611,7 @@ static void http_log(void *cls, const char *fmt, va_list ap)
 }
 
 /* Queues body (malloc'ed; taken over in every case) with status and content type. */
-static enum MHD_Result http_reply(struct MHD_Connection *conn, unsigned status, const char *ctype, char *body,
-		size_t len)
+static enum MHD_Result http_reply(struct MHD_Connection *conn, unsigned status, const char *ctype, char *body, size_t len)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -691,11 +693,9 @@ static int http_start(hw_metrics_t *mx, hw_error_t *err)
 		port = ntohs(((struct sockaddr_in *)(void *)&sa)->sin_port);
 	}
 	errno = 0;
-	mx->httpd = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, mx,
-			MHD_OPTION_EXTERNAL_LOGGER, http_log, (void *)mx,
-			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-			MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTP_CONNECTIONS,
-			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_TIMEOUT_S,
+	mx->httpd = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, mx, MHD_OPTION_EXTERNAL_LOGGER, http_log,
+			(void *)mx, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT,
+			(unsigned int)HTTP_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_TIMEOUT_S,
 			MHD_OPTION_END);
 	if(!mx->httpd)
 		return hw_error_set(err, HW_ERR_IO, "--http-listen: cannot serve HTTP on %s%s%s", mx->cfg->http_listen,
@@ -737,8 +737,10 @@ static void *pub_main(void *arg)
 			pthread_mutex_unlock(&mx->pub_lock);
 			ok = publish_once(mx);
 			pthread_mutex_lock(&mx->pub_lock);
-			next = hw_mono_ms() + (!ok ? PUB_RETRY_MS
-					: mx->cfg->metrics_ms < PUB_MIN_MS ? PUB_MIN_MS : mx->cfg->metrics_ms);
+			next = hw_mono_ms() +
+					(!ok                                                               ? PUB_RETRY_MS
+									: mx->cfg->metrics_ms < PUB_MIN_MS ? PUB_MIN_MS
+													   : mx->cfg->metrics_ms);
 			continue;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -760,8 +762,7 @@ static int pub_start(hw_metrics_t *mx, hw_error_t *err)
 	int rc, e;
 
 	if(mx->cfg->metrics_ms <= 0 || !mx->mqtt) return HW_OK;
-	rc = hw_topic_build(mx->topic, sizeof(mx->topic), mx->cfg->topic_root, HW_T_COLLECTOR_METRICS, NULL,
-			mx->cfg->id, err);
+	rc = hw_topic_build(mx->topic, sizeof(mx->topic), mx->cfg->topic_root, HW_T_COLLECTOR_METRICS, NULL, mx->cfg->id, err);
 	if(rc != HW_OK) return rc;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -780,8 +781,7 @@ static int pub_start(hw_metrics_t *mx, hw_error_t *err)
 
 /* ------------------------------------------------------------------ life cycle */
 
-int hw_metrics_new(hw_metrics_t **out, const hw_collector_cfg_t *cfg, hw_mqtt_t *mqtt, hw_store_t *st,
-		hw_error_t *err)
+int hw_metrics_new(hw_metrics_t **out, const hw_collector_cfg_t *cfg, hw_mqtt_t *mqtt, hw_store_t *st, hw_error_t *err)
 {
 	hw_metrics_t *mx = calloc(1, sizeof(*mx));
 	int rc;

@@ -32,29 +32,29 @@ typedef enum hw_metrics_phase {
 
 /* What the ingest thread copies out of the collector (hw_metrics_update). */
 typedef struct hw_metrics_snap {
-	bool valid;                        /* false until the first update */
-	int64_t at_mono;                   /* hw_mono_ms() of the copy */
+	bool valid;      /* false until the first update */
+	int64_t at_mono; /* hw_mono_ms() of the copy */
 	hw_collector_counts_t n;
 	int64_t sessions[HW_STATE__COUNT]; /* sessions in memory, by state */
 	uint64_t projects, machines;
 	hw_storeq_stats_t q;
-	uint64_t q_cap;                    /* the store buffer's bound; 0 without a store */
-	double rate_10s;                   /* messages received per second over the last ~10 s */
+	uint64_t q_cap;  /* the store buffer's bound; 0 without a store */
+	double rate_10s; /* messages received per second over the last ~10 s */
 } hw_metrics_snap_t;
 
 /* Everything one rendering needs: the snapshot, and what other threads own, read at once. */
 typedef struct hw_metrics_view {
-	const char *id;                    /* collector id (borrowed) */
-	const char *version;               /* heartwire version (borrowed) */
-	int phase;                         /* hw_metrics_phase_t */
-	int64_t now_mono, now_wall;        /* hw_mono_ms(), hw_time_ms() */
-	int64_t started_wall;              /* hw_time_ms() at start-up */
-	int64_t health_timeout_ms;         /* --health-timeout-ms */
+	const char *id;             /* collector id (borrowed) */
+	const char *version;        /* heartwire version (borrowed) */
+	int phase;                  /* hw_metrics_phase_t */
+	int64_t now_mono, now_wall; /* hw_mono_ms(), hw_time_ms() */
+	int64_t started_wall;       /* hw_time_ms() at start-up */
+	int64_t health_timeout_ms;  /* --health-timeout-ms */
 	hw_metrics_snap_t s;
 	bool have_mqtt;
 	bool mqtt_connected;
 	uint64_t mqtt_losses;
-	uint64_t mqtt_backlog;             /* received, waiting for the ingest loop */
+	uint64_t mqtt_backlog; /* received, waiting for the ingest loop */
 	bool have_store;
 	hw_store_stats_t st;
 } hw_metrics_view_t;
@@ -63,9 +63,9 @@ typedef struct hw_metrics_view {
 
 /* The health verdict of a view. */
 typedef struct hw_health {
-	bool healthy;  /* /healthz: running, connected to the broker, store writer and ingest loop moving */
-	bool ready;    /* /readyz: start-up finished (sessions loaded, subscribed) and not stopping */
-	int nreasons;  /* why not healthy (or not ready) */
+	bool healthy; /* /healthz: running, connected to the broker, store writer and ingest loop moving */
+	bool ready;   /* /readyz: start-up finished (sessions loaded, subscribed) and not stopping */
+	int nreasons; /* why not healthy (or not ready) */
 	char reasons[HW_HEALTH_REASONS_MAX][160];
 } hw_health_t;
 
@@ -86,15 +86,14 @@ int hw_metrics_json(const hw_metrics_view_t *v, char **out, size_t *len, hw_erro
 
 /* Renders the body of /healthz or /readyz (ready: true) as JSON: {"status":"ok"|"fail",
  * "reasons":[...],...}. Returns HW_OK and *out (caller frees with free()), or HW_ERR_NOMEM. */
-int hw_metrics_health_json(const hw_metrics_view_t *v, const hw_health_t *h, bool ready, char **out, size_t *len,
-		hw_error_t *err);
+int hw_metrics_health_json(
+		const hw_metrics_view_t *v, const hw_health_t *h, bool ready, char **out, size_t *len, hw_error_t *err);
 
 /* Parses --http-listen: "" or "0" (off: *enabled false), "PORT" (127.0.0.1), "IPV4:PORT",
  * "[IPV6]:PORT" or "*:PORT" (every IPv4 address); numeric addresses only, port 0-65535 (0: any
  * free port). Fills *sa and *salen when enabled. Returns HW_OK or HW_ERR_CONFIG saying what is
  * wrong (without the option's name). */
-int hw_metrics_listen_parse(const char *s, bool *enabled, struct sockaddr_storage *sa, socklen_t *salen,
-		hw_error_t *err);
+int hw_metrics_listen_parse(const char *s, bool *enabled, struct sockaddr_storage *sa, socklen_t *salen, hw_error_t *err);
 
 typedef struct hw_metrics hw_metrics_t;
 
@@ -104,8 +103,7 @@ typedef struct hw_metrics hw_metrics_t;
  * publisher thread when --metrics-ms > 0. Returns HW_OK and *out (free with hw_metrics_free),
  * HW_ERR_CONFIG for a bad --http-listen, HW_ERR_IO when the address cannot be bound (named in
  * err) or a thread cannot start, HW_ERR_NOMEM. */
-int hw_metrics_new(hw_metrics_t **out, const hw_collector_cfg_t *cfg, hw_mqtt_t *mqtt, hw_store_t *st,
-		hw_error_t *err);
+int hw_metrics_new(hw_metrics_t **out, const hw_collector_cfg_t *cfg, hw_mqtt_t *mqtt, hw_store_t *st, hw_error_t *err);
 
 /* The HTTP port actually bound (useful with port 0), or 0 when HTTP is off. */
 int hw_metrics_http_port(const hw_metrics_t *mx);

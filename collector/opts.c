@@ -17,6 +17,7 @@ static const char *const format_values[] = {"text", "json", NULL};
 
 #define AT(m) HW_OPT_AT(hw_collector_cfg_t, m)
 
+/* clang-format off */
 static const hw_opt_t collector_opts[] = {
 	{.name = "broker", .short_name = 'b', .type = HW_OPT_URL, .def = "mqtt://127.0.0.1:1883",
 	 .help = "MQTT broker (mqtt://host:port or mqtts://host:port)", AT(broker)},
@@ -83,6 +84,7 @@ static const hw_opt_t collector_opts[] = {
 	 .help = "show the version", AT(version)},
 	HW_OPT_END
 };
+/* clang-format on */
 
 /* collector-HOSTNAME with every character an id may not hold replaced by '-'. */
 static void default_id(char id[HW_ID_MAX + 1])
@@ -114,7 +116,9 @@ static int read_password(hw_collector_cfg_t *cfg, hw_error_t *err)
 
 int hw_collector_opts_load(hw_collector_cfg_t *cfg, int argc, char **argv, hw_error_t *err)
 {
-	hw_config_t c = {.opts = collector_opts, .base = cfg, .default_file = "/etc/heartwire/collector.conf",
+	hw_config_t c = {.opts = collector_opts,
+			.base = cfg,
+			.default_file = "/etc/heartwire/collector.conf",
 			.positional = HW_POS_NONE};
 	int rc;
 

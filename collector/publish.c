@@ -9,8 +9,8 @@
 
 #include "collector.h"
 
-int hw_alert_json(char *buf, size_t len, const char *alert, const hw_sess_t *s, int from_state, int from_cause,
-		bool false_alarm, int64_t now, const char *collector)
+int hw_alert_json(char *buf, size_t len, const char *alert, const hw_sess_t *s, int from_state, int from_cause, bool false_alarm,
+		int64_t now, const char *collector)
 {
 	const hw_session_t *d = &s->doc;
 	int n = snprintf(buf, len,
@@ -44,13 +44,12 @@ int hw_rollup_json(char *buf, size_t len, const char *kind_key, const hw_rollup_
 	for(int s = 0; s < HW_STATE__COUNT; s++){
 		if(hw_state_live(s)) live += r->counts[s];
 	}
-	n = snprintf(buf, len, "{\"v\":1,\"%s\":\"%s\",\"state\":\"%s\",\"sessions\":%lld,\"live\":%lld,\"counts\":{",
-			kind_key, r->id, hw_rollup_state(r->counts), (long long)r->total, (long long)live);
+	n = snprintf(buf, len, "{\"v\":1,\"%s\":\"%s\",\"state\":\"%s\",\"sessions\":%lld,\"live\":%lld,\"counts\":{", kind_key,
+			r->id, hw_rollup_state(r->counts), (long long)r->total, (long long)live);
 	if(n < 0 || (size_t)n >= len) return -1;
 	off = (size_t)n;
 	for(int s = 1; s < HW_STATE__COUNT; s++){
-		n = snprintf(buf + off, len - off, "%s\"%s\":%lld", s > 1 ? "," : "", hw_state_name(s),
-				(long long)r->counts[s]);
+		n = snprintf(buf + off, len - off, "%s\"%s\":%lld", s > 1 ? "," : "", hw_state_name(s), (long long)r->counts[s]);
 		if(n < 0 || (size_t)n >= len - off) return -1;
 		off += (size_t)n;
 	}
@@ -63,7 +62,8 @@ int hw_rollup_json(char *buf, size_t len, const char *kind_key, const hw_rollup_
 		free(pj);
 		if(n < 0 || (size_t)n >= len - off) return -1;
 		off += (size_t)n;
-		n = snprintf(buf + off, len - off, ",\"version\":%lld,\"updated_at\":%lld}", (long long)r->version, (long long)now);
+		n = snprintf(buf + off, len - off, ",\"version\":%lld,\"updated_at\":%lld}", (long long)r->version,
+				(long long)now);
 	}else{
 		n = snprintf(buf + off, len - off, "},\"version\":%lld,\"updated_at\":%lld}", (long long)r->version,
 				(long long)now);
@@ -72,8 +72,8 @@ int hw_rollup_json(char *buf, size_t len, const char *kind_key, const hw_rollup_
 	return (int)(off + (size_t)n);
 }
 
-int hw_collector_publish(hw_collector_t *c, int kind, const char *machine, const char *id, const void *payload,
-		size_t len, int qos, bool retain)
+int hw_collector_publish(hw_collector_t *c, int kind, const char *machine, const char *id, const void *payload, size_t len,
+		int qos, bool retain)
 {
 	char topic[HW_TOPIC_MAX];
 	hw_error_t err;

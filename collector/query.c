@@ -118,8 +118,7 @@ static void refused_key(const char *msg, char *key, size_t len)
 
 int hw_request_refusal_code(int verb, const hw_error_t *err)
 {
-	static const char *const filters[] = {"states", "project", "machine", "slot", "updated_since", "limit", "cursor",
-		NULL};
+	static const char *const filters[] = {"states", "project", "machine", "slot", "updated_since", "limit", "cursor", NULL};
 	char key[32];
 
 	if(!err || verb <= HW_VERB_NONE || hw_verb_is_command(verb)) return HW_REPLY_BAD_REQUEST;
@@ -294,12 +293,24 @@ static void run_query(hw_rq_t *rq, hw_job_t *j)
 
 	hw_error_clear(&err);
 	switch(j->req.verb){
-	case HW_VERB_SESSIONS: rc = hw_qstore_sessions(rq->qs, &j->req, budget, &data, &err); break;
-	case HW_VERB_SESSION: rc = hw_qstore_session(rq->qs, &j->req, budget, &data, &err); break;
-	case HW_VERB_EVENTS: rc = hw_qstore_events(rq->qs, &j->req, budget, &data, &err); break;
-	case HW_VERB_PROJECTS: rc = hw_qstore_rollups(rq->qs, false, &j->req, budget, &data, &err); break;
-	case HW_VERB_MACHINES: rc = hw_qstore_rollups(rq->qs, true, &j->req, budget, &data, &err); break;
-	default: rc = hw_error_set(&err, HW_ERR_INVAL, "%s is not answered by a worker", hw_verb_name(j->req.verb)); break;
+	case HW_VERB_SESSIONS:
+		rc = hw_qstore_sessions(rq->qs, &j->req, budget, &data, &err);
+		break;
+	case HW_VERB_SESSION:
+		rc = hw_qstore_session(rq->qs, &j->req, budget, &data, &err);
+		break;
+	case HW_VERB_EVENTS:
+		rc = hw_qstore_events(rq->qs, &j->req, budget, &data, &err);
+		break;
+	case HW_VERB_PROJECTS:
+		rc = hw_qstore_rollups(rq->qs, false, &j->req, budget, &data, &err);
+		break;
+	case HW_VERB_MACHINES:
+		rc = hw_qstore_rollups(rq->qs, true, &j->req, budget, &data, &err);
+		break;
+	default:
+		rc = hw_error_set(&err, HW_ERR_INVAL, "%s is not answered by a worker", hw_verb_name(j->req.verb));
+		break;
 	}
 	if(rc == HW_OK){
 		hw__rq_reply_ok(rq, j, data);
@@ -471,11 +482,11 @@ static void rates(const hw_rq_t *rq, int64_t window_ms, double *per_s)
 	}
 	if(oldest < 0 || rq->rate_mono[newest] <= rq->rate_mono[oldest]) return;
 	*per_s = (double)(rq->rate_recv[newest] - rq->rate_recv[oldest]) * 1000.0 /
-		(double)(rq->rate_mono[newest] - rq->rate_mono[oldest]);
+			(double)(rq->rate_mono[newest] - rq->rate_mono[oldest]);
 }
 
-static int stats_json(hw_rq_t *rq, hw_collector_t *c, const hw_request_t *req, int64_t now_mono, char *buf,
-		size_t len, hw_error_t *err)
+static int stats_json(
+		hw_rq_t *rq, hw_collector_t *c, const hw_request_t *req, int64_t now_mono, char *buf, size_t len, hw_error_t *err)
 {
 	const int64_t *counts = c->summary;
 	int64_t total = 0, live = 0, det_state[HW_STATE__COUNT] = {0};
@@ -485,13 +496,14 @@ static int stats_json(hw_rq_t *rq, hw_collector_t *c, const hw_request_t *req, i
 	hw_rq_counts_t rc;
 
 	if(req->project[0] && req->machine[0]){
-		hw_error_refuse(err, HW_R_BAD_VALUE, "stats: 'project' and 'machine' cannot be combined "
+		hw_error_refuse(err, HW_R_BAD_VALUE,
+				"stats: 'project' and 'machine' cannot be combined "
 				"(the collector counts by one or the other)");
 		return -1;
 	}
 	if(req->project[0] || req->machine[0]){
-		hw_rollup_t *r = hw_map_get(req->project[0] ? &c->projects : &c->machines,
-				req->project[0] ? req->project : req->machine);
+		hw_rollup_t *r = hw_map_get(
+				req->project[0] ? &c->projects : &c->machines, req->project[0] ? req->project : req->machine);
 		if(!r){
 			hw_error_set(err, HW_ERR_NOTFOUND, "no %s '%s' among the collector's sessions",
 					req->project[0] ? "project" : "machine", req->project[0] ? req->project : req->machine);
@@ -507,7 +519,12 @@ static int stats_json(hw_rq_t *rq, hw_collector_t *c, const hw_request_t *req, i
 	rates(rq, 10000, &r10);
 	rates(rq, 60000, &r60);
 	hw_rq_get_counts(rq, &rc);
-#define PUT(...) do{ n = snprintf(buf + o, len - o, __VA_ARGS__); if(n < 0 || (size_t)n >= len - o) goto full; o += (size_t)n; }while(0)
+#define PUT(...)                                                                                                                 \
+	do {                                                                                                                     \
+		n = snprintf(buf + o, len - o, __VA_ARGS__);                                                                     \
+		if(n < 0 || (size_t)n >= len - o) goto full;                                                                     \
+		o += (size_t)n;                                                                                                  \
+	}while(0)
 	PUT("{\"collector\":\"%s\",", c->cfg->id);
 	if(req->project[0]) PUT("\"project\":\"%s\",", req->project);
 	if(req->machine[0]) PUT("\"machine\":\"%s\",", req->machine);
@@ -534,8 +551,8 @@ static int stats_json(hw_rq_t *rq, hw_collector_t *c, const hw_request_t *req, i
 		}
 	}
 	PUT("},\"false_alarms\":%" PRIu64 ",\"flaps\":%" PRIu64 ",\"alerts\":%" PRIu64 ",\"transitions\":%" PRIu64
-			",\"rebirth_requests\":%" PRIu64 ",\"received\":%" PRIu64 ",\"invalid\":%" PRIu64 ",\"stale\":%" PRIu64
-			",\"unknown\":%" PRIu64 ",\"store_dropped\":%" PRIu64,
+	    ",\"rebirth_requests\":%" PRIu64 ",\"received\":%" PRIu64 ",\"invalid\":%" PRIu64 ",\"stale\":%" PRIu64
+	    ",\"unknown\":%" PRIu64 ",\"store_dropped\":%" PRIu64,
 			c->n.false_alarms, c->n.flaps, c->n.alerts, c->n.transitions, c->n.rebirth_requests, c->n.received,
 			c->n.invalid, c->n.stale, c->n.unknown, c->n.store_dropped);
 	PUT(",\"rates\":{\"received_per_s_10s\":%" PRId64 ",\"received_per_s_60s\":%" PRId64 "}", (int64_t)(r10 + 0.5),
@@ -547,8 +564,9 @@ static int stats_json(hw_rq_t *rq, hw_collector_t *c, const hw_request_t *req, i
 			else q += rc.requests[v];
 		}
 		for(int k = 0; k < HW_REPLY__COUNT; k++) refused += rc.replies_error[k];
-		PUT(",\"requests\":{\"queries\":%" PRIu64 ",\"commands\":%" PRIu64 ",\"refused\":%" PRIu64 ",\"no_reply\":%" PRIu64
-				",\"busy\":%" PRIu64 "}", q, cmd, refused, rc.no_reply, rc.busy);
+		PUT(",\"requests\":{\"queries\":%" PRIu64 ",\"commands\":%" PRIu64 ",\"refused\":%" PRIu64
+		    ",\"no_reply\":%" PRIu64 ",\"busy\":%" PRIu64 "}",
+				q, cmd, refused, rc.no_reply, rc.busy);
 	}
 	PUT(",\"paused\":%s,\"uptime_ms\":%" PRId64 "}", hw_pause_active(&rq->global_pause, hw_time_ms()) ? "true" : "false",
 			now_mono - rq->started_mono);

@@ -48,11 +48,11 @@ int hw_request_refusal_code(int verb, const hw_error_t *err);
 #define HW_REPLY_TOPIC_MAX 512
 #define HW_CORR_BIN_MAX 1024
 typedef struct hw_reply_path {
-	char topic[HW_REPLY_TOPIC_MAX + 1]; /* "" when the request has none (or an unusable one) */
-	bool v5;                            /* from the MQTT 5 response topic (corr is a property) */
-	unsigned char corr[HW_CORR_BIN_MAX];/* v5: correlation data */
+	char topic[HW_REPLY_TOPIC_MAX + 1];  /* "" when the request has none (or an unusable one) */
+	bool v5;                             /* from the MQTT 5 response topic (corr is a property) */
+	unsigned char corr[HW_CORR_BIN_MAX]; /* v5: correlation data */
 	size_t corr_len;
-	char json_corr[HW_CORR_MAX + 1];    /* MQTT 3.1.1: "corr", echoed in the reply payload */
+	char json_corr[HW_CORR_MAX + 1]; /* MQTT 3.1.1: "corr", echoed in the reply payload */
 } hw_reply_path_t;
 
 /* Checks a reply topic: "{root}/reply/" and at least one more level, no wildcards, no empty
@@ -64,10 +64,10 @@ int hw_reply_topic_check(const char *root, const char *topic, hw_error_t *err);
 
 #define HW_RQ_WORKERS 2
 #define HW_RQ_QUEUE_MAX 1000          /* jobs waiting for a worker; more: unavailable */
-#define HW_RQ_REPLY_MAX 61440          /* bytes of a reply: below the broker's message_size_limit */
-#define HW_RQ_LEASE_DEFAULT_MS 600000  /* claim lease when the request names none */
-#define HW_RQ_DURABLE_WAIT_MS 2000     /* a command's reply waits this long for its write */
-#define HW_RQ_RATE_SLOTS 61            /* one ingest-rate sample per second: 60 s window */
+#define HW_RQ_REPLY_MAX 61440         /* bytes of a reply: below the broker's message_size_limit */
+#define HW_RQ_LEASE_DEFAULT_MS 600000 /* claim lease when the request names none */
+#define HW_RQ_DURABLE_WAIT_MS 2000    /* a command's reply waits this long for its write */
+#define HW_RQ_RATE_SLOTS 61           /* one ingest-rate sample per second: 60 s window */
 
 typedef enum hw_job_kind {
 	HW_JOB_QUERY = 0, /* worker: run a q/ verb, reply */
@@ -83,33 +83,33 @@ typedef enum hw_job_kind {
 /* One request on its way: from the ingest thread to a worker and, for commands, back. */
 typedef struct hw_job {
 	struct hw_job *next;
-	int kind;                 /* hw_job_kind */
+	int kind; /* hw_job_kind */
 	hw_request_t req;
 	hw_reply_path_t path;
-	int64_t now;              /* wall ms when the request was taken */
-	int64_t t0_us;            /* monotonic us when the request was taken */
-	int rc;                   /* worker's outcome */
+	int64_t now;   /* wall ms when the request was taken */
+	int64_t t0_us; /* monotonic us when the request was taken */
+	int rc;        /* worker's outcome */
 	hw_error_t err;
-	hw_session_t doc;         /* LOOKUP: the stored session (owned; hw_session_cleanup) */
+	hw_session_t doc; /* LOOKUP: the stored session (owned; hw_session_cleanup) */
 	int64_t birth_epoch;
 	bool has_doc;
-	hw_lease_t lease;         /* CLAIM, RELEASE: the lease; UNLEASE: the token to release */
-	hw_pause_t pause;         /* PAUSE */
-	hw_audit_t audit;         /* FINISH, PAUSE: the audit event */
+	hw_lease_t lease; /* CLAIM, RELEASE: the lease; UNLEASE: the token to release */
+	hw_pause_t pause; /* PAUSE */
+	hw_audit_t audit; /* FINISH, PAUSE: the audit event */
 	bool has_audit;
-	char *data;               /* FINISH: the reply data (owned) */
-	int64_t wait_version;     /* FINISH: reply once sessions/{req.session} has this version */
+	char *data;           /* FINISH: the reply data (owned) */
+	int64_t wait_version; /* FINISH: reply once sessions/{req.session} has this version */
 } hw_job_t;
 
 typedef struct hw_rq_counts {
 	uint64_t requests[HW_VERB__COUNT]; /* taken, by verb (0: unknown verb) */
 	uint64_t replies_ok;
 	uint64_t replies_error[HW_REPLY__COUNT];
-	uint64_t no_reply;                 /* executed, but no (usable) reply path */
-	uint64_t reply_failed;             /* the publish of a reply failed */
-	uint64_t busy;                     /* refused: the worker queue was full */
+	uint64_t no_reply;     /* executed, but no (usable) reply path */
+	uint64_t reply_failed; /* the publish of a reply failed */
+	uint64_t busy;         /* refused: the worker queue was full */
 	uint64_t lease_expiries;
-	int64_t latency_us_max;            /* slowest request, taken to reply */
+	int64_t latency_us_max; /* slowest request, taken to reply */
 } hw_rq_counts_t;
 
 typedef struct hw_rq {
@@ -118,13 +118,13 @@ typedef struct hw_rq {
 	hw_qstore_t *qs;               /* owned */
 	pthread_t workers[HW_RQ_WORKERS];
 	int nworkers;
-	pthread_mutex_t lock;          /* guards the two queues, stopping and n */
+	pthread_mutex_t lock; /* guards the two queues, stopping and n */
 	pthread_cond_t cond;
-	hw_job_t *todo, *todo_tail;    /* for the workers */
+	hw_job_t *todo, *todo_tail; /* for the workers */
 	size_t ntodo;
-	hw_job_t *done, *done_tail;    /* for the ingest thread */
+	hw_job_t *done, *done_tail; /* for the ingest thread */
 	bool stopping;
-	int efd;                       /* eventfd: readable when done has jobs */
+	int efd; /* eventfd: readable when done has jobs */
 	hw_rq_counts_t n;
 	hw_log_limit_t log_limit;
 	/* the ingest thread's own */
@@ -132,9 +132,9 @@ typedef struct hw_rq {
 	bool has_global_pause;
 	bool pause_published;
 	uint64_t seen_losses;
-	hw_map_t leased;               /* sessions whose lease expiry is watched (values unused) */
+	hw_map_t leased; /* sessions whose lease expiry is watched (values unused) */
 	bool leases_scanned;
-	int64_t next_lease_check;      /* monotonic ms */
+	int64_t next_lease_check; /* monotonic ms */
 	int64_t started_mono;
 	int64_t rate_mono[HW_RQ_RATE_SLOTS];
 	uint64_t rate_recv[HW_RQ_RATE_SLOTS];

@@ -26,6 +26,7 @@
  * Reading guide: live rows follow the agent; a will is final for its epoch except against
  * the run's own ending (end, exit); an end event is overruled by its epoch's exit; exits
  * are final; recovering, failed and cleared ignore the old epoch entirely. */
+/* clang-format off */
 static const signed char fsm_same[HW_ROW__COUNT][HW_IN__COUNT] = {
 	/*                                 birth hb_act hb_idl hb_np hb_cs ev_idl ev_end ex_ok ex_cd ex_sg online will timer */
 	[HW_ROW_NONE]                  = {IGN, IGN, IGN, IGN, IGN, IGN, IGN, IGN, IGN, IGN, IGN, IGN, IGN},
@@ -47,10 +48,12 @@ static const signed char fsm_same[HW_ROW__COUNT][HW_IN__COUNT] = {
 	[HW_ROW_FAILED_RESTART_LIMIT]  = {IGN, IGN, IGN, IGN, IGN, IGN, IGN, IGN, IGN, IGN, IGN, IGN, IGN},
 	[HW_ROW_CLEARED]               = {IGN, IGN, IGN, IGN, IGN, IGN, IGN, IGN, IGN, IGN, IGN, IGN, IGN},
 };
+/* clang-format on */
 
 /* Newer epoch: a new connection, so a new run of the session. Whatever the old epoch
  * ended as, the new one starts from its own first message; only failed (an operator's or
  * the restart policy's final word) refuses it until it is cleared. The timer has no epoch. */
+/* clang-format off */
 static const signed char fsm_newer[HW_ROW__COUNT][HW_IN__COUNT] = {
 	/*                                 birth hb_act hb_idl hb_np hb_cs ev_idl ev_end ex_ok ex_cd ex_sg online will timer */
 	[HW_ROW_NONE]                  = {STA, ACT, IDL, SNP, SCS, IDL, OEN, OEX, CEX, CSG, STA, LWI, IGN},
@@ -72,6 +75,7 @@ static const signed char fsm_newer[HW_ROW__COUNT][HW_IN__COUNT] = {
 	[HW_ROW_FAILED_RESTART_LIMIT]  = {IGN, IGN, IGN, IGN, IGN, IGN, IGN, IGN, IGN, IGN, IGN, IGN, IGN},
 	[HW_ROW_CLEARED]               = {STA, ACT, IDL, SNP, SCS, IDL, OEN, OEX, CEX, CSG, STA, LWI, IGN},
 };
+/* clang-format on */
 
 /* Older epoch: always ignored (a stale will, a late heartbeat of a dead connection). */
 
@@ -79,9 +83,12 @@ int hw_fsm_next(int row, int input, int rel)
 {
 	if(row < 0 || row >= HW_ROW__COUNT || input < 0 || input >= HW_IN__COUNT) return HW_ROW_IGNORE;
 	switch(rel){
-	case HW_REL_SAME: return fsm_same[row][input];
-	case HW_REL_NEWER: return fsm_newer[row][input];
-	default: return HW_ROW_IGNORE;
+	case HW_REL_SAME:
+		return fsm_same[row][input];
+	case HW_REL_NEWER:
+		return fsm_newer[row][input];
+	default:
+		return HW_ROW_IGNORE;
 	}
 }
 
@@ -91,30 +98,32 @@ static const struct {
 	int state, cause;
 	const char *name;
 } rows[HW_ROW__COUNT] = {
-	[HW_ROW_NONE] = {HW_STATE_NONE, HW_CAUSE_NONE, "none"},
-	[HW_ROW_STARTING] = {HW_STATE_STARTING, HW_CAUSE_NONE, "starting"},
-	[HW_ROW_ACTIVE] = {HW_STATE_ACTIVE, HW_CAUSE_NONE, "active"},
-	[HW_ROW_IDLE] = {HW_STATE_IDLE, HW_CAUSE_NONE, "idle"},
-	[HW_ROW_RECOVERING] = {HW_STATE_RECOVERING, HW_CAUSE_NONE, "recovering"},
-	[HW_ROW_STALLED_MISSED] = {HW_STATE_STALLED, HW_CAUSE_MISSED_HEARTBEATS, "stalled/missed_heartbeats"},
-	[HW_ROW_STALLED_NO_PROGRESS] = {HW_STATE_STALLED, HW_CAUSE_NO_PROGRESS, "stalled/no_progress"},
-	[HW_ROW_STALLED_CHILD] = {HW_STATE_STALLED, HW_CAUSE_CHILD_STOPPED, "stalled/child_stopped"},
-	[HW_ROW_LOST_WILL] = {HW_STATE_LOST, HW_CAUSE_WILL, "lost/will"},
-	[HW_ROW_LOST_TIMEOUT] = {HW_STATE_LOST, HW_CAUSE_TIMEOUT, "lost/timeout"},
-	[HW_ROW_CRASHED_EXIT] = {HW_STATE_CRASHED, HW_CAUSE_EXIT_CODE, "crashed/exit_code"},
-	[HW_ROW_CRASHED_SIGNAL] = {HW_STATE_CRASHED, HW_CAUSE_SIGNAL, "crashed/signal"},
-	[HW_ROW_COMPLETED_EXIT] = {HW_STATE_COMPLETED, HW_CAUSE_EXIT_CODE, "completed/exit_code"},
-	[HW_ROW_COMPLETED_END] = {HW_STATE_COMPLETED, HW_CAUSE_END, "completed/end"},
-	[HW_ROW_FAILED_OPERATOR] = {HW_STATE_FAILED, HW_CAUSE_OPERATOR, "failed/operator"},
-	[HW_ROW_FAILED_NOT_RESUMABLE] = {HW_STATE_FAILED, HW_CAUSE_NOT_RESUMABLE, "failed/not_resumable"},
-	[HW_ROW_FAILED_RESTART_LIMIT] = {HW_STATE_FAILED, HW_CAUSE_RESTART_LIMIT, "failed/restart_limit"},
-	[HW_ROW_CLEARED] = {HW_STATE_CLEARED, HW_CAUSE_OPERATOR, "cleared/operator"},
+		[HW_ROW_NONE] = {HW_STATE_NONE, HW_CAUSE_NONE, "none"},
+		[HW_ROW_STARTING] = {HW_STATE_STARTING, HW_CAUSE_NONE, "starting"},
+		[HW_ROW_ACTIVE] = {HW_STATE_ACTIVE, HW_CAUSE_NONE, "active"},
+		[HW_ROW_IDLE] = {HW_STATE_IDLE, HW_CAUSE_NONE, "idle"},
+		[HW_ROW_RECOVERING] = {HW_STATE_RECOVERING, HW_CAUSE_NONE, "recovering"},
+		[HW_ROW_STALLED_MISSED] = {HW_STATE_STALLED, HW_CAUSE_MISSED_HEARTBEATS, "stalled/missed_heartbeats"},
+		[HW_ROW_STALLED_NO_PROGRESS] = {HW_STATE_STALLED, HW_CAUSE_NO_PROGRESS, "stalled/no_progress"},
+		[HW_ROW_STALLED_CHILD] = {HW_STATE_STALLED, HW_CAUSE_CHILD_STOPPED, "stalled/child_stopped"},
+		[HW_ROW_LOST_WILL] = {HW_STATE_LOST, HW_CAUSE_WILL, "lost/will"},
+		[HW_ROW_LOST_TIMEOUT] = {HW_STATE_LOST, HW_CAUSE_TIMEOUT, "lost/timeout"},
+		[HW_ROW_CRASHED_EXIT] = {HW_STATE_CRASHED, HW_CAUSE_EXIT_CODE, "crashed/exit_code"},
+		[HW_ROW_CRASHED_SIGNAL] = {HW_STATE_CRASHED, HW_CAUSE_SIGNAL, "crashed/signal"},
+		[HW_ROW_COMPLETED_EXIT] = {HW_STATE_COMPLETED, HW_CAUSE_EXIT_CODE, "completed/exit_code"},
+		[HW_ROW_COMPLETED_END] = {HW_STATE_COMPLETED, HW_CAUSE_END, "completed/end"},
+		[HW_ROW_FAILED_OPERATOR] = {HW_STATE_FAILED, HW_CAUSE_OPERATOR, "failed/operator"},
+		[HW_ROW_FAILED_NOT_RESUMABLE] = {HW_STATE_FAILED, HW_CAUSE_NOT_RESUMABLE, "failed/not_resumable"},
+		[HW_ROW_FAILED_RESTART_LIMIT] = {HW_STATE_FAILED, HW_CAUSE_RESTART_LIMIT, "failed/restart_limit"},
+		[HW_ROW_CLEARED] = {HW_STATE_CLEARED, HW_CAUSE_OPERATOR, "cleared/operator"},
 };
 
+/* clang-format off */
 static const char *const input_names[HW_IN__COUNT] = {
 	"birth", "hb_active", "hb_idle", "hb_no_progress", "hb_child_stopped", "ev_idle", "ev_end",
 	"exit_ok", "exit_code", "exit_signal", "online", "will", "timer",
 };
+/* clang-format on */
 
 static const char *const rel_names[HW_REL__COUNT] = {"older", "same", "newer"};
 
@@ -140,9 +149,11 @@ const char *hw_row_name(int row)
 	return rows[row].name;
 }
 
+/* clang-format off */
 static const char *const cmd_input_names[HW_CIN__END - HW_IN__COUNT] = {
 	"cmd_fail", "cmd_clear", "cmd_claim", "cmd_release", "lease_expired",
 };
+/* clang-format on */
 
 const char *hw_input_name(int input)
 {
@@ -204,7 +215,7 @@ bool hw_fsm_false_alarm(int from_row, int to_row, int rel)
 	int cause = row_cause(from_row);
 
 	return rel == HW_REL_SAME && hw_fsm_recovered(from_row, to_row) &&
-		(cause == HW_CAUSE_MISSED_HEARTBEATS || cause == HW_CAUSE_TIMEOUT);
+			(cause == HW_CAUSE_MISSED_HEARTBEATS || cause == HW_CAUSE_TIMEOUT);
 }
 
 bool hw_fsm_flap(int from_row, int to_row, int rel)
@@ -486,8 +497,8 @@ int hw_sess_birth(hw_sess_t *s, const hw_birth_t *b, int64_t now, hw_step_t *st,
 			}
 		}
 		if(rc == HW_OK){
-			rc = sess_chain_add(s, b->claude_sid, b->resumed_from[0] ? HW_SID_RESUME : HW_SID_STARTUP, now,
-					&changed, err);
+			rc = sess_chain_add(s, b->claude_sid, b->resumed_from[0] ? HW_SID_RESUME : HW_SID_STARTUP, now, &changed,
+					err);
 		}
 		s->birth_epoch = b->epoch;
 		st->changed = true;
@@ -500,10 +511,12 @@ int hw_sess_birth(hw_sess_t *s, const hw_birth_t *b, int64_t now, hw_step_t *st,
 int hw_input_of_hb(const hw_hb_t *hb)
 {
 	switch(hb->state){
-	case HW_STATE_IDLE: return HW_IN_HB_IDLE;
+	case HW_STATE_IDLE:
+		return HW_IN_HB_IDLE;
 	case HW_STATE_STALLED:
 		return hb->cause == HW_CAUSE_CHILD_STOPPED ? HW_IN_HB_CHILD_STOPPED : HW_IN_HB_NO_PROGRESS;
-	default: return HW_IN_HB_ACTIVE;
+	default:
+		return HW_IN_HB_ACTIVE;
 	}
 }
 
@@ -531,12 +544,15 @@ void hw_sess_hb(hw_sess_t *s, const hw_hb_t *hb, int64_t now, hw_step_t *st)
 int hw_input_of_ev(const hw_ev_t *ev)
 {
 	switch(ev->type){
-	case HW_EV_IDLE: return HW_IN_EV_IDLE;
-	case HW_EV_END: return HW_IN_EV_END;
+	case HW_EV_IDLE:
+		return HW_IN_EV_IDLE;
+	case HW_EV_END:
+		return HW_IN_EV_END;
 	case HW_EV_EXIT:
 		if(ev->exit.signal >= 0) return HW_IN_EXIT_SIGNAL;
 		return ev->exit.code == 0 ? HW_IN_EXIT_OK : HW_IN_EXIT_CODE;
-	default: return -1;
+	default:
+		return -1;
 	}
 }
 
@@ -548,8 +564,7 @@ static int sess_ev_fields(hw_sess_t *s, const hw_ev_t *ev, int64_t now, hw_step_
 	bool changed = false;
 	int rc = HW_OK;
 
-	if(d->state == HW_STATE_NONE || d->state == HW_STATE_FAILED || ev->epoch != d->epoch ||
-			ev->seq <= s->data_seq){
+	if(d->state == HW_STATE_NONE || d->state == HW_STATE_FAILED || ev->epoch != d->epoch || ev->seq <= s->data_seq){
 		st->stale = true;
 		return HW_OK;
 	}
@@ -618,8 +633,10 @@ int hw_sess_ev(hw_sess_t *s, const hw_ev_t *ev, int64_t now, hw_step_t *st, hw_e
 int hw_input_of_status(const hw_status_t *stt)
 {
 	switch(stt->status){
-	case HW_STATUS_ONLINE: return HW_IN_ONLINE;
-	case HW_STATUS_LOST: return HW_IN_WILL;
+	case HW_STATUS_ONLINE:
+		return HW_IN_ONLINE;
+	case HW_STATUS_LOST:
+		return HW_IN_WILL;
 	default:
 		if(!stt->has_exit) return HW_IN_EV_END;
 		if(stt->exit.signal >= 0) return HW_IN_EXIT_SIGNAL;
@@ -672,6 +689,7 @@ void hw_sess_timer(hw_sess_t *s, int64_t now, hw_step_t *st)
 /* Reading guide: fail ends anything not already ended; clear resets what is recoverable or
  * failed; claim takes what is recoverable; a held claim makes clear and claim wait (busy);
  * release and an expired lease hand a claimed session back as cleared. Completed is final. */
+/* clang-format off */
 static const signed char fsm_command[HW_ROW__COUNT][HW_CIN__END - HW_IN__COUNT] = {
 	/*                                 fail clear claim release expire */
 	[HW_ROW_NONE]                  = {REF, REF, REF, IGN, IGN},
@@ -693,6 +711,7 @@ static const signed char fsm_command[HW_ROW__COUNT][HW_CIN__END - HW_IN__COUNT] 
 	[HW_ROW_FAILED_RESTART_LIMIT]  = {IGN, CLR, REF, IGN, IGN},
 	[HW_ROW_CLEARED]               = {FOP, IGN, REC, IGN, IGN},
 };
+/* clang-format on */
 
 int hw_fsm_command(int row, int cin)
 {

@@ -17,7 +17,7 @@
  * the row because it changes what may happen next (a will is final for its epoch, a timeout
  * is not; an end event is overruled by the exit of the same epoch). */
 typedef enum hw_row {
-	HW_ROW_NONE = 0,            /* unknown session */
+	HW_ROW_NONE = 0, /* unknown session */
 	HW_ROW_STARTING,
 	HW_ROW_ACTIVE,
 	HW_ROW_IDLE,
@@ -34,7 +34,7 @@ typedef enum hw_row {
 	HW_ROW_FAILED_OPERATOR,
 	HW_ROW_FAILED_NOT_RESUMABLE,
 	HW_ROW_FAILED_RESTART_LIMIT,
-	HW_ROW_CLEARED,             /* cleared / operator */
+	HW_ROW_CLEARED, /* cleared / operator */
 	HW_ROW__COUNT
 } hw_row;
 
@@ -43,29 +43,24 @@ typedef enum hw_row {
 
 /* What happened, as the state machine sees it. */
 typedef enum hw_input {
-	HW_IN_BIRTH = 0,     /* birth */
-	HW_IN_HB_ACTIVE,     /* heartbeat, agent says active */
-	HW_IN_HB_IDLE,       /* heartbeat, agent says idle */
-	HW_IN_HB_NO_PROGRESS,/* heartbeat, agent says stalled / no_progress */
+	HW_IN_BIRTH = 0,        /* birth */
+	HW_IN_HB_ACTIVE,        /* heartbeat, agent says active */
+	HW_IN_HB_IDLE,          /* heartbeat, agent says idle */
+	HW_IN_HB_NO_PROGRESS,   /* heartbeat, agent says stalled / no_progress */
 	HW_IN_HB_CHILD_STOPPED, /* heartbeat, agent says stalled / child_stopped */
-	HW_IN_EV_IDLE,       /* idle event */
-	HW_IN_EV_END,        /* end event, or an ended status without an exit */
-	HW_IN_EXIT_OK,       /* exit event or ended status: code 0 */
-	HW_IN_EXIT_CODE,     /* exit event or ended status: code != 0 */
-	HW_IN_EXIT_SIGNAL,   /* exit event or ended status: killed by a signal */
-	HW_IN_ONLINE,        /* status online (the agent connected) */
-	HW_IN_WILL,          /* status lost (the broker published the will) */
-	HW_IN_TIMER,         /* the session's deadline passed (collector) */
+	HW_IN_EV_IDLE,          /* idle event */
+	HW_IN_EV_END,           /* end event, or an ended status without an exit */
+	HW_IN_EXIT_OK,          /* exit event or ended status: code 0 */
+	HW_IN_EXIT_CODE,        /* exit event or ended status: code != 0 */
+	HW_IN_EXIT_SIGNAL,      /* exit event or ended status: killed by a signal */
+	HW_IN_ONLINE,           /* status online (the agent connected) */
+	HW_IN_WILL,             /* status lost (the broker published the will) */
+	HW_IN_TIMER,            /* the session's deadline passed (collector) */
 	HW_IN__COUNT
 } hw_input;
 
 /* How the message's epoch compares with the session's. */
-typedef enum hw_rel {
-	HW_REL_OLDER = 0,
-	HW_REL_SAME,
-	HW_REL_NEWER,
-	HW_REL__COUNT
-} hw_rel;
+typedef enum hw_rel { HW_REL_OLDER = 0, HW_REL_SAME, HW_REL_NEWER, HW_REL__COUNT } hw_rel;
 
 /* The row of (state, cause), or -1 for a pair DESIGN.md does not allow. */
 int hw_row_of(int state, int cause);
@@ -111,9 +106,9 @@ bool hw_fsm_flap(int from_row, int to_row, int rel);
  * doc.task, doc.cwd, doc.argv and doc.claude.chain are owned (heap) by the session. */
 typedef struct hw_sess {
 	hw_session_t doc;
-	int64_t birth_epoch;  /* epoch whose birth metadata doc holds; -1 for none */
-	int64_t state_seq;    /* seq of the last sequenced input applied in doc.epoch; -1 none */
-	int64_t data_seq;     /* seq of the newest message whose fields were applied; -1 none */
+	int64_t birth_epoch; /* epoch whose birth metadata doc holds; -1 for none */
+	int64_t state_seq;   /* seq of the last sequenced input applied in doc.epoch; -1 none */
+	int64_t data_seq;    /* seq of the newest message whose fields were applied; -1 none */
 	/* bookkeeping for the collector loop (ingest.c); sessions.c never touches it */
 	hw_timer_t timer;
 	int64_t rebirth_at;        /* monotonic ms of the last rebirth request, 0 never */
@@ -125,32 +120,32 @@ typedef struct hw_sess {
 	char rollup_project[HW_ID_MAX + 1]; /* where the session is counted in the rollups */
 	char rollup_machine[HW_ID_MAX + 1];
 	int rollup_state;
-	int64_t hb_applied_at;     /* monotonic ms of the last heartbeat applied, 0 never */
-	int hb_input;              /* its hw_input (heartbeat rate limit, ingest.c) */
-	hw_hb_t *hb_pending;       /* the newest heartbeat held back by the rate limit (owned,
-	                            * free()), applied at hb_applied_at + HW_HB_MIN_GAP_MS */
-	int64_t hb_pending_now;    /* wall ms when it arrived */
-	struct hw_sess *hb_next;   /* the loop's list of sessions with a pending heartbeat */
-	bool hb_linked;            /* in that list */
+	int64_t hb_applied_at;   /* monotonic ms of the last heartbeat applied, 0 never */
+	int hb_input;            /* its hw_input (heartbeat rate limit, ingest.c) */
+	hw_hb_t *hb_pending;     /* the newest heartbeat held back by the rate limit (owned,
+				  * free()), applied at hb_applied_at + HW_HB_MIN_GAP_MS */
+	int64_t hb_pending_now;  /* wall ms when it arrived */
+	struct hw_sess *hb_next; /* the loop's list of sessions with a pending heartbeat */
+	bool hb_linked;          /* in that list */
 } hw_sess_t;
 
 /* The result of applying one input. */
 typedef struct hw_step {
-	int input;        /* hw_input, or -1 for a message the table does not see (data event) */
-	int rel;          /* hw_rel */
+	int input; /* hw_input, or -1 for a message the table does not see (data event) */
+	int rel;   /* hw_rel */
 	int from_row;
-	int to_row;       /* == from_row when nothing moved */
+	int to_row; /* == from_row when nothing moved */
 	int64_t from_epoch;
 	int64_t trigger_seq; /* seq of the triggering message, -1 when it has none */
-	bool stale;       /* refused: older epoch, duplicate or reordered seq, or ignored by the table */
-	bool changed;     /* the document changed (version bumped) */
-	bool transition;  /* the row changed */
-	bool alert;       /* publish an alert named after the new state */
-	bool recovered;   /* publish a "recovered" alert */
+	bool stale;          /* refused: older epoch, duplicate or reordered seq, or ignored by the table */
+	bool changed;        /* the document changed (version bumped) */
+	bool transition;     /* the row changed */
+	bool alert;          /* publish an alert named after the new state */
+	bool recovered;      /* publish a "recovered" alert */
 	bool false_alarm;
 	bool flap;
-	bool barrier;     /* a birth, death, exit or transition: the store must not coalesce it away */
-	bool need_birth;  /* the session has no birth for its epoch (ask the agent for a rebirth) */
+	bool barrier;    /* a birth, death, exit or transition: the store must not coalesce it away */
+	bool need_birth; /* the session has no birth for its epoch (ask the agent for a rebirth) */
 } hw_step_t;
 
 /* Initialises an empty session `id` seen under machine `machine` (both copied, checked by the

@@ -16,12 +16,12 @@
 typedef struct hw_store hw_store_t;
 
 typedef struct hw_store_opts {
-	const char *uri;            /* mongodb:// URI (replica sets, retryWrites, TLS: all URI options) */
-	const char *db;             /* database name */
-	const char *appname;        /* shown in the server's logs; NULL: "heartwire-collector" */
-	int64_t events_retention_ms;/* events older than this are deleted (periodically); 0 = keep */
-	int64_t prune_every_ms;     /* how often the store thread prunes events; 0 = hourly */
-	int batch_max;              /* ops per bulk write; 0 = 1000 */
+	const char *uri;             /* mongodb:// URI (replica sets, retryWrites, TLS: all URI options) */
+	const char *db;              /* database name */
+	const char *appname;         /* shown in the server's logs; NULL: "heartwire-collector" */
+	int64_t events_retention_ms; /* events older than this are deleted (periodically); 0 = keep */
+	int64_t prune_every_ms;      /* how often the store thread prunes events; 0 = hourly */
+	int batch_max;               /* ops per bulk write; 0 = 1000 */
 } hw_store_opts_t;
 
 /* Counters, read with hw_store_get_stats (any thread). */
@@ -29,14 +29,14 @@ typedef struct hw_store_stats {
 	uint64_t sessions_written; /* session upserts acknowledged */
 	uint64_t events_written;   /* events inserted */
 	uint64_t rollups_written;
-	uint64_t stale;            /* guarded writes refused as older (duplicate key / no match): expected */
-	uint64_t rejected;         /* writes the server refused for good (logged), dropped */
-	uint64_t retries;          /* batches retried after a transient failure */
-	uint64_t pruned;           /* events deleted by retention */
-	bool down;                 /* the last attempt failed and the batch waits for a retry */
-	uint64_t pending;          /* ops in the batch waiting for a retry */
-	int64_t busy_since;        /* hw_mono_ms() when the batch being written (or retried) was taken; 0: idle */
-	hw_histo_t write_latency;  /* duration of every bulk write command, failed ones included */
+	uint64_t stale;           /* guarded writes refused as older (duplicate key / no match): expected */
+	uint64_t rejected;        /* writes the server refused for good (logged), dropped */
+	uint64_t retries;         /* batches retried after a transient failure */
+	uint64_t pruned;          /* events deleted by retention */
+	bool down;                /* the last attempt failed and the batch waits for a retry */
+	uint64_t pending;         /* ops in the batch waiting for a retry */
+	int64_t busy_since;       /* hw_mono_ms() when the batch being written (or retried) was taken; 0: idle */
+	hw_histo_t write_latency; /* duration of every bulk write command, failed ones included */
 } hw_store_stats_t;
 
 /* Creates the store (a mongoc_client_pool_t on opts->uri; no I/O yet) that will drain q
@@ -58,8 +58,7 @@ typedef int (*hw_store_load_fn)(void *ctx, hw_session_t *doc, int64_t birth_epoc
  * ended_since (ms since the Unix epoch; their retained state still needs removing), calling
  * fn for each. A document the codec refuses is skipped and counted in *skipped (may be NULL).
  * Returns HW_OK, HW_ERR_STORE (transient), or fn's error. */
-int hw_store_load(hw_store_t *st, int64_t ended_since, hw_store_load_fn fn, void *ctx, uint64_t *skipped,
-		hw_error_t *err);
+int hw_store_load(hw_store_t *st, int64_t ended_since, hw_store_load_fn fn, void *ctx, uint64_t *skipped, hw_error_t *err);
 
 /* Starts the store thread. Returns HW_OK or HW_ERR_IO. */
 int hw_store_start(hw_store_t *st, hw_error_t *err);

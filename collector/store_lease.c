@@ -22,8 +22,8 @@ struct hw_lease {
 	int64_t gen; /* ours, 0 before winning */
 };
 
-int hw_lease_new(hw_lease_t **out, const char *uri, const char *db, const char *group, const char *owner,
-		int64_t lease_ms, hw_error_t *err)
+int hw_lease_new(hw_lease_t **out, const char *uri, const char *db, const char *group, const char *owner, int64_t lease_ms,
+		hw_error_t *err)
 {
 	hw_lease_t *l = calloc(1, sizeof(*l));
 	mongoc_uri_t *u;

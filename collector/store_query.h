@@ -50,13 +50,11 @@ int hw_qstore_events(hw_qstore_t *qs, const hw_request_t *req, size_t budget, ch
 /* q/projects (machines false) and q/machines (machines true): {"projects":[rollups],"count":n,
  * "next_cursor":".."} in id order; req->project (req->machine) selects one, and is then
  * HW_ERR_NOTFOUND when there is none. */
-int hw_qstore_rollups(hw_qstore_t *qs, bool machines, const hw_request_t *req, size_t budget, char **out,
-		hw_error_t *err);
+int hw_qstore_rollups(hw_qstore_t *qs, bool machines, const hw_request_t *req, size_t budget, char **out, hw_error_t *err);
 
 /* Reads one session document (into *doc, decoded: caller frees with hw_session_cleanup) and
  * the epoch of its birth metadata. HW_ERR_NOTFOUND, HW_ERR_STORE, HW_ERR_DECODE (unreadable). */
-int hw_qstore_get_session(hw_qstore_t *qs, const char *id, hw_session_t *doc, int64_t *birth_epoch,
-		hw_error_t *err);
+int hw_qstore_get_session(hw_qstore_t *qs, const char *id, hw_session_t *doc, int64_t *birth_epoch, hw_error_t *err);
 
 /* The stored version of a session (0 when there is no document). HW_ERR_STORE. */
 int hw_qstore_session_version(hw_qstore_t *qs, const char *id, int64_t *version, hw_error_t *err);
@@ -66,11 +64,11 @@ int hw_qstore_session_version(hw_qstore_t *qs, const char *id, int64_t *version,
 /* One claim of a session: generation g is the document {_id: "{session}:{g, 12 digits}"} of
  * `leases`. */
 typedef struct hw_lease {
-	int64_t generation;            /* 1, 2, ...: the fencing number */
-	char token[HW_ID_MAX + 1];     /* "g{generation}-{16 hex}" */
+	int64_t generation;        /* 1, 2, ...: the fencing number */
+	char token[HW_ID_MAX + 1]; /* "g{generation}-{16 hex}" */
 	char claimant[HW_ID_MAX + 1];
-	int64_t at;                    /* when it was taken, ms */
-	int64_t lease_until;           /* ms */
+	int64_t at;          /* when it was taken, ms */
+	int64_t lease_until; /* ms */
 	bool released;
 } hw_lease_t;
 
@@ -86,8 +84,8 @@ int hw_qstore_lease_claim(hw_qstore_t *qs, const char *session, const char *clai
 /* Releases the session's newest lease when token is its token (already released: HW_OK too).
  * HW_ERR_CONFLICT when the token is not the newest generation's (a stale or wrong token) or
  * there is no claim at all; HW_ERR_STORE. *out (may be NULL) describes the newest lease. */
-int hw_qstore_lease_release(hw_qstore_t *qs, const char *session, const char *token, int64_t now, hw_lease_t *out,
-		hw_error_t *err);
+int hw_qstore_lease_release(
+		hw_qstore_t *qs, const char *session, const char *token, int64_t now, hw_lease_t *out, hw_error_t *err);
 
 /* ------------------------------------------------------------------ pauses and the audit */
 
@@ -103,7 +101,7 @@ int hw_qstore_pause_load(hw_qstore_t *qs, hw_qstore_pause_fn fn, void *ctx, hw_e
 /* One command in the audit log (the `events` collection, kind "command"). Strings empty and
  * numbers < 0 when absent. */
 typedef struct hw_audit {
-	const char *cmd;               /* verb name */
+	const char *cmd; /* verb name */
 	char session[HW_ID_MAX + 1];
 	char machine[HW_ID_MAX + 1];
 	char project[HW_ID_MAX + 1];
@@ -112,7 +110,7 @@ typedef struct hw_audit {
 	char claimant[HW_ID_MAX + 1];
 	int64_t generation;
 	int from_state, from_cause, to_state, to_cause; /* -1: no transition */
-	int paused;                    /* pause/unpause: 1/0; -1 otherwise */
+	int paused;                                     /* pause/unpause: 1/0; -1 otherwise */
 	int64_t resume_at;
 } hw_audit_t;
 

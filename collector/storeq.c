@@ -25,8 +25,7 @@ static const char *rec_str(char **pos, const char *src, size_t n)
 	return dst;
 }
 
-hw_event_rec_t *hw_event_rec_new(const char *id, const char *session, const char *machine, const char *project,
-		const hw_ev_t *ev)
+hw_event_rec_t *hw_event_rec_new(const char *id, const char *session, const char *machine, const char *project, const hw_ev_t *ev)
 {
 	const char *src[4] = {id ? id : "", session ? session : "", machine ? machine : "", project ? project : ""};
 	size_t len[4], size = sizeof(hw_event_rec_t);

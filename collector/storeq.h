@@ -23,10 +23,7 @@ typedef enum hw_op_kind {
 	HW_OP__COUNT
 } hw_op_kind;
 
-typedef enum hw_coll {
-	HW_COLL_PROJECTS = 0,
-	HW_COLL_MACHINES
-} hw_coll;
+typedef enum hw_coll { HW_COLL_PROJECTS = 0, HW_COLL_MACHINES } hw_coll;
 
 typedef enum hw_evkind {
 	HW_EVK_TRANSITION = 0, /* the session moved from one (state, cause) to another */
@@ -39,17 +36,17 @@ typedef enum hw_evkind {
  * (strings and the agent event inside it); freed with free(). Transitions carry no agent event,
  * so a queued transition costs ~150 bytes, not the ~2 KB of a decoded event. */
 typedef struct hw_event_rec {
-	const char *id;              /* deterministic: replaying the same messages makes the same ids */
+	const char *id; /* deterministic: replaying the same messages makes the same ids */
 	const char *session;
 	const char *machine;
-	const char *project;         /* "" when unknown */
-	int kind;                    /* hw_evkind */
-	int64_t at;                  /* collector receive time, ms since the Unix epoch */
+	const char *project; /* "" when unknown */
+	int kind;            /* hw_evkind */
+	int64_t at;          /* collector receive time, ms since the Unix epoch */
 	int64_t epoch;
-	int64_t seq;                 /* -1 when the trigger had none */
+	int64_t seq; /* -1 when the trigger had none */
 	/* HW_EVK_TRANSITION */
 	int from_state, from_cause, to_state, to_cause;
-	const char *input;           /* static name of the input (hw_input_name) */
+	const char *input; /* static name of the input (hw_input_name) */
 	/* HW_EVK_AGENT: the decoded event (inside this allocation); NULL for transitions */
 	const hw_ev_t *ev;
 } hw_event_rec_t;
@@ -58,22 +55,22 @@ typedef struct hw_event_rec {
  * machine and project (NULL is ""), and of ev when not NULL (an agent event). Every other field
  * is zero. Caller frees with free() (or hands it to an op, which owns it). NULL when out of
  * memory. */
-hw_event_rec_t *hw_event_rec_new(const char *id, const char *session, const char *machine, const char *project,
-		const hw_ev_t *ev);
+hw_event_rec_t *hw_event_rec_new(
+		const char *id, const char *session, const char *machine, const char *project, const hw_ev_t *ev);
 
 /* One queued write. Owned by the queue once pushed; freed with hw_op_free(). */
 typedef struct hw_op {
 	struct hw_op *next;
-	int kind;            /* hw_op_kind */
-	bool barrier;        /* HW_OP_SESSION: a transition, never coalesced with a later snapshot */
-	int coll;            /* HW_OP_ROLLUP: hw_coll */
+	int kind;               /* hw_op_kind */
+	bool barrier;           /* HW_OP_SESSION: a transition, never coalesced with a later snapshot */
+	int coll;               /* HW_OP_ROLLUP: hw_coll */
 	char id[HW_ID_MAX + 1]; /* session, project or machine id */
-	int64_t version;     /* guard of HW_OP_SESSION / HW_OP_ROLLUP */
-	int64_t birth_epoch; /* HW_OP_SESSION: stored beside the document */
-	char *json;          /* HW_OP_SESSION / HW_OP_ROLLUP: the document as JSON (owned) */
+	int64_t version;        /* guard of HW_OP_SESSION / HW_OP_ROLLUP */
+	int64_t birth_epoch;    /* HW_OP_SESSION: stored beside the document */
+	char *json;             /* HW_OP_SESSION / HW_OP_ROLLUP: the document as JSON (owned) */
 	size_t len;
-	hw_event_rec_t *ev;  /* HW_OP_EVENT (owned) */
-	int64_t before;      /* HW_OP_PRUNE: ms since the Unix epoch */
+	hw_event_rec_t *ev; /* HW_OP_EVENT (owned) */
+	int64_t before;     /* HW_OP_PRUNE: ms since the Unix epoch */
 } hw_op_t;
 
 /* Allocates a zeroed op of kind; NULL when out of memory. */
@@ -97,10 +94,10 @@ typedef struct hw_storeq_stats {
 /* Caller-owned: hw_storeq_init() ... hw_storeq_cleanup(). */
 typedef struct hw_storeq {
 	pthread_mutex_t lock;
-	pthread_cond_t cond;  /* signalled on push and close */
+	pthread_cond_t cond; /* signalled on push and close */
 	hw_op_t *head, *tail;
 	size_t cap;
-	hw_map_t pending;     /* session id -> its newest snapshot still queued (barrier or not) */
+	hw_map_t pending; /* session id -> its newest snapshot still queued (barrier or not) */
 	bool closed;
 	hw_storeq_stats_t stats;
 } hw_storeq_t;

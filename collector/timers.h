@@ -14,11 +14,13 @@
 /* One deadline, embedded in the object it belongs to (a session). Initialise with
  * HW_TIMER_INIT; the heap only borrows it. */
 typedef struct hw_timer {
-	int64_t at;  /* monotonic ms when it fires */
-	size_t idx;  /* position in the heap, HW_TIMER_IDLE when not armed */
+	int64_t at;     /* monotonic ms when it fires */
+	size_t idx;     /* position in the heap, HW_TIMER_IDLE when not armed */
 	uint64_t order; /* arming order: equal deadlines fire first-armed first */
 } hw_timer_t;
+/* clang-format off */
 #define HW_TIMER_INIT {0, HW_TIMER_IDLE, 0}
+/* clang-format on */
 
 /* Caller-owned: hw_timers_init() ... hw_timers_cleanup(). Not thread-safe. */
 typedef struct hw_timers {

@@ -20,8 +20,8 @@
 typedef struct pending {
 	const hw_opt_t *opt;
 	const char *value; /* NULL for a bare bool flag */
-	bool negate; /* --no-name */
-	char flag[80]; /* how it was written, for messages ("--broker", "-b") */
+	bool negate;       /* --no-name */
+	char flag[80];     /* how it was written, for messages ("--broker", "-b") */
 } pending_t;
 
 static const hw_opt_t *opt_find(const hw_config_t *cfg, const char *name, size_t len)
@@ -46,13 +46,11 @@ static size_t edit_distance(const char *a, size_t an, const char *b)
 	size_t bn = strlen(b), prev[65], cur[65];
 
 	if(an > 64 || bn > 64) return SIZE_MAX;
-	for(size_t j = 0; j <= bn; j++)
-		prev[j] = j;
+	for(size_t j = 0; j <= bn; j++) prev[j] = j;
 	for(size_t i = 1; i <= an; i++){
 		cur[0] = i;
 		for(size_t j = 1; j <= bn; j++){
-			size_t del = prev[j] + 1, ins = cur[j - 1] + 1,
-			       sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+			size_t del = prev[j] + 1, ins = cur[j - 1] + 1, sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
 			cur[j] = del < ins ? del : ins;
 			if(sub < cur[j]) cur[j] = sub;
 		}
@@ -99,8 +97,7 @@ static bool parse_ll(const char *s, long long *out)
 	char *end;
 	long long v;
 
-	if(!s || !(isdigit((unsigned char)s[0]) || (s[0] == '-' && isdigit((unsigned char)s[1]))))
-		return false;
+	if(!s || !(isdigit((unsigned char)s[0]) || (s[0] == '-' && isdigit((unsigned char)s[1])))) return false;
 	errno = 0;
 	v = strtoll(s, &end, 10);
 	if(errno != 0 || *end != '\0') return false;
@@ -118,16 +115,11 @@ static bool parse_duration(const char *s, long long *out)
 	errno = 0;
 	v = strtoll(s, &end, 10);
 	if(errno != 0) return false;
-	if(*end == '\0' || strcmp(end, "ms") == 0)
-		mul = 1;
-	else if(strcmp(end, "s") == 0)
-		mul = 1000;
-	else if(strcmp(end, "m") == 0)
-		mul = 60000;
-	else if(strcmp(end, "h") == 0)
-		mul = 3600000;
-	else
-		return false;
+	if(*end == '\0' || strcmp(end, "ms") == 0) mul = 1;
+	else if(strcmp(end, "s") == 0) mul = 1000;
+	else if(strcmp(end, "m") == 0) mul = 60000;
+	else if(strcmp(end, "h") == 0) mul = 3600000;
+	else return false;
 	if(v > LLONG_MAX / mul) return false;
 	*out = v * mul;
 	return true;
@@ -180,21 +172,18 @@ static void enum_list(const hw_opt_t *o, char *buf, size_t len, const char *sep)
 static int store_int(const hw_opt_t *o, void *p, long long v, const char *where, hw_error_t *err)
 {
 	if(o->size == sizeof(int)){
-		if(v < INT_MIN || v > INT_MAX)
-			return hw_error_set(err, HW_ERR_CONFIG, "%s: %lld does not fit", where, v);
+		if(v < INT_MIN || v > INT_MAX) return hw_error_set(err, HW_ERR_CONFIG, "%s: %lld does not fit", where, v);
 		*(int *)p = (int)v;
 	}else if(o->size == sizeof(int64_t)){
 		*(int64_t *)p = (int64_t)v;
 	}else{
-		return hw_error_set(err, HW_ERR_CONFIG, "%s: option table error: integer member of %zu bytes",
-		                where, o->size);
+		return hw_error_set(err, HW_ERR_CONFIG, "%s: option table error: integer member of %zu bytes", where, o->size);
 	}
 	return HW_OK;
 }
 
 /* Parses value for option o and stores it in cfg->base; where names the source in messages. */
-static int opt_store(hw_config_t *cfg, const hw_opt_t *o, const char *value, int source, const char *where,
-                hw_error_t *err)
+static int opt_store(hw_config_t *cfg, const hw_opt_t *o, const char *value, int source, const char *where, hw_error_t *err)
 {
 	void *p = (char *)cfg->base + o->offset;
 	/* Empty means unset everywhere but on argv, where "--machine ''" is a mistake. */
@@ -211,11 +200,10 @@ static int opt_store(hw_config_t *cfg, const hw_opt_t *o, const char *value, int
 	case HW_OPT_ID:
 	case HW_OPT_URL:
 		if(!value) value = "";
-		if(o->size == 0)
-			return hw_error_set(err, HW_ERR_CONFIG, "%s: option table error: no buffer", where);
+		if(o->size == 0) return hw_error_set(err, HW_ERR_CONFIG, "%s: option table error: no buffer", where);
 		if(strlen(value) >= o->size)
-			return hw_error_set(err, HW_ERR_CONFIG, "%s: value is %zu bytes; at most %zu", where,
-			                strlen(value), o->size - 1);
+			return hw_error_set(err, HW_ERR_CONFIG, "%s: value is %zu bytes; at most %zu", where, strlen(value),
+					o->size - 1);
 		if(!unset && o->type == HW_OPT_ID && hw_id_check("id", value, &e) != HW_OK)
 			return hw_error_set(err, HW_ERR_CONFIG, "%s: %s", where, e.msg);
 		if(!unset && o->type == HW_OPT_URL && hw_url_parse(value, NULL, &e) != HW_OK)
@@ -229,35 +217,32 @@ static int opt_store(hw_config_t *cfg, const hw_opt_t *o, const char *value, int
 		}else{
 			opt_range(o, &min, &max);
 			if(o->type == HW_OPT_INT && (!parse_ll(value, &v) || v < min || v > max))
+				return hw_error_set(err, HW_ERR_CONFIG, "%s: '%s' is not a whole number from %lld to %lld", where,
+						value ? value : "", min, max);
+			if(o->type == HW_OPT_DURATION_MS && (!parse_duration(value, &v) || v < min || v > max))
 				return hw_error_set(err, HW_ERR_CONFIG,
-				                "%s: '%s' is not a whole number from %lld to %lld", where,
-				                value ? value : "", min, max);
-			if(o->type == HW_OPT_DURATION_MS &&
-			                (!parse_duration(value, &v) || v < min || v > max))
-				return hw_error_set(err, HW_ERR_CONFIG,
-				                "%s: '%s' is not a whole number of milliseconds from %lld to "
-				                "%lld (units ms, s, m, h allowed)",
-				                where, value ? value : "", min, max);
+						"%s: '%s' is not a whole number of milliseconds from %lld to "
+						"%lld (units ms, s, m, h allowed)",
+						where, value ? value : "", min, max);
 		}
 		if((rc = store_int(o, p, v, where, err)) != HW_OK) return rc;
 		break;
 	case HW_OPT_BOOL:
 		if(o->size != sizeof(bool))
-			return hw_error_set(err, HW_ERR_CONFIG,
-			                "%s: option table error: bool member of %zu bytes", where, o->size);
+			return hw_error_set(
+					err, HW_ERR_CONFIG, "%s: option table error: bool member of %zu bytes", where, o->size);
 		if(unset){
 			b = false;
 		}else if(!parse_bool(value, &b)){
-			return hw_error_set(err, HW_ERR_CONFIG,
-			                "%s: '%s' is not one of true, false, yes, no, on, off, 1, 0", where,
-			                value ? value : "");
+			return hw_error_set(err, HW_ERR_CONFIG, "%s: '%s' is not one of true, false, yes, no, on, off, 1, 0",
+					where, value ? value : "");
 		}
 		*(bool *)p = b;
 		break;
 	case HW_OPT_ENUM:
 		if(o->size != sizeof(int) || !o->values || !o->values[0])
-			return hw_error_set(err, HW_ERR_CONFIG,
-			                "%s: option table error: enum needs an int member and values", where);
+			return hw_error_set(
+					err, HW_ERR_CONFIG, "%s: option table error: enum needs an int member and values", where);
 		if(unset){
 			*(int *)p = 0;
 			break;
@@ -271,8 +256,7 @@ static int opt_store(hw_config_t *cfg, const hw_opt_t *o, const char *value, int
 		enum_list(o, list, sizeof(list), ", ");
 		return hw_error_set(err, HW_ERR_CONFIG, "%s: '%s' is not one of %s", where, value, list);
 	default:
-		return hw_error_set(err, HW_ERR_CONFIG, "%s: option table error: unknown type %d", where,
-		                o->type);
+		return hw_error_set(err, HW_ERR_CONFIG, "%s: option table error: unknown type %d", where, o->type);
 	}
 stored:
 	if(cfg->sources) cfg->sources[o - cfg->opts] = (unsigned char)source;
@@ -287,16 +271,14 @@ int hw_config_defaults(hw_config_t *cfg, hw_error_t *err)
 	if(!cfg || !cfg->opts) return hw_error_set(err, HW_ERR_CONFIG, "no option table");
 	for(const hw_opt_t *o = cfg->opts; o->name; o++){
 		if(strcmp(o->name, "config") == 0)
-			return hw_error_set(err, HW_ERR_CONFIG,
-			                "option table error: 'config' is reserved for the loader");
+			return hw_error_set(err, HW_ERR_CONFIG, "option table error: 'config' is reserved for the loader");
 		snprintf(where, sizeof(where), "default of --%s", o->name);
 		if((rc = opt_store(cfg, o, o->def, HW_SRC_DEFAULT, where, err)) != HW_OK) return rc;
 	}
 	return HW_OK;
 }
 
-int hw_config_set(hw_config_t *cfg, const char *name, const char *value, int source, const char *where,
-                hw_error_t *err)
+int hw_config_set(hw_config_t *cfg, const char *name, const char *value, int source, const char *where, hw_error_t *err)
 {
 	const hw_opt_t *o;
 	char buf[CONFIG_WHERE_MAX];
@@ -320,11 +302,9 @@ static char *trim(char *s)
 {
 	size_t n;
 
-	while(*s == ' ' || *s == '\t')
-		s++;
+	while(*s == ' ' || *s == '\t') s++;
 	n = strlen(s);
-	while(n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
-		s[--n] = '\0';
+	while(n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r')) s[--n] = '\0';
 	return s;
 }
 
@@ -349,20 +329,17 @@ static int config_file(hw_config_t *cfg, const char *path, bool missing_ok, hw_e
 		got = getline(&line, &cap, f);
 		if(got < 0){
 			if(ferror(f))
-				rc = hw_error_set(err, HW_ERR_CONFIG, "config file %s: %s", path,
-				                strerror(errno ? errno : EIO));
+				rc = hw_error_set(err, HW_ERR_CONFIG, "config file %s: %s", path, strerror(errno ? errno : EIO));
 			goto cleanup;
 		}
 		lineno++;
 		if(got > CONFIG_LINE_MAX){
-			rc = hw_error_set(err, HW_ERR_CONFIG,
-			                "config file %s line %d: line is longer than %d bytes", path, lineno,
-			                CONFIG_LINE_MAX);
+			rc = hw_error_set(err, HW_ERR_CONFIG, "config file %s line %d: line is longer than %d bytes", path,
+					lineno, CONFIG_LINE_MAX);
 			goto cleanup;
 		}
 		if((size_t)got != strlen(line)){
-			rc = hw_error_set(err, HW_ERR_CONFIG, "config file %s line %d: has a NUL byte", path,
-			                lineno);
+			rc = hw_error_set(err, HW_ERR_CONFIG, "config file %s line %d: has a NUL byte", path, lineno);
 			goto cleanup;
 		}
 		key = trim(line);
@@ -377,24 +354,20 @@ static int config_file(hw_config_t *cfg, const char *path, bool missing_ok, hw_e
 			value++;
 		}
 		if(strchr(key, '=')){
-			rc = hw_error_set(err, HW_ERR_CONFIG,
-			                "config file %s line %d: write 'key value', not '%s'", path, lineno,
-			                key);
+			rc = hw_error_set(err, HW_ERR_CONFIG, "config file %s line %d: write 'key value', not '%s'", path, lineno,
+					key);
 			goto cleanup;
 		}
 		if(strcmp(key, "config") == 0){
-			rc = hw_error_set(err, HW_ERR_CONFIG,
-			                "config file %s line %d: 'config' cannot be set in a config file",
-			                path, lineno);
+			rc = hw_error_set(err, HW_ERR_CONFIG, "config file %s line %d: 'config' cannot be set in a config file",
+					path, lineno);
 			goto cleanup;
 		}
 		o = opt_find(cfg, key, klen);
 		if(!o){
 			hint = opt_suggest(cfg, key, klen);
-			rc = hw_error_set(err, HW_ERR_CONFIG,
-			                "config file %s line %d: unknown key '%s'%s%s%s", path, lineno, key,
-			                hint ? "; did you mean '" : "", hint ? hint->name : "",
-			                hint ? "'?" : "");
+			rc = hw_error_set(err, HW_ERR_CONFIG, "config file %s line %d: unknown key '%s'%s%s%s", path, lineno, key,
+					hint ? "; did you mean '" : "", hint ? hint->name : "", hint ? "'?" : "");
 			goto cleanup;
 		}
 		snprintf(where, sizeof(where), "config file %s line %d: %s", path, lineno, o->name);
@@ -403,8 +376,7 @@ static int config_file(hw_config_t *cfg, const char *path, bool missing_ok, hw_e
 			goto cleanup;
 		}
 		if(*value == '\0' && o->type == HW_OPT_BOOL) value = "true";
-		if(*value == '\0' && o->type != HW_OPT_STRING && o->type != HW_OPT_ID &&
-		                o->type != HW_OPT_URL){
+		if(*value == '\0' && o->type != HW_OPT_STRING && o->type != HW_OPT_ID && o->type != HW_OPT_URL){
 			rc = hw_error_set(err, HW_ERR_CONFIG, "%s: needs a value", where);
 			goto cleanup;
 		}
@@ -440,14 +412,14 @@ static int not_on_argv(const hw_opt_t *o, const char *flag, hw_error_t *err)
 
 	if(hw_config_env_name(o->name, env, sizeof(env), NULL) != HW_OK) env[0] = '\0';
 	return hw_error_set(err, HW_ERR_CONFIG,
-	                "%s: not allowed on the command line, where other users can read it; set %s or '%s' "
-	                "in the config file",
-	                flag, env, o->name);
+			"%s: not allowed on the command line, where other users can read it; set %s or '%s' "
+			"in the config file",
+			flag, env, o->name);
 }
 
 /* Parses one option at argv[*i] into *pd (or *config_path); advances *i past a consumed value. */
-static int argv_option(const hw_config_t *cfg, int argc, char **argv, int *i, pending_t *pd,
-                const char **config_path, hw_error_t *err)
+static int argv_option(
+		const hw_config_t *cfg, int argc, char **argv, int *i, pending_t *pd, const char **config_path, hw_error_t *err)
 {
 	const char *arg = argv[*i], *eq, *name, *value = NULL;
 	const hw_opt_t *o, *hint;
@@ -462,14 +434,11 @@ static int argv_option(const hw_config_t *cfg, int argc, char **argv, int *i, pe
 		snprintf(pd->flag, sizeof(pd->flag), "-%c", arg[1]);
 		if(o->flags & HW_OPT_NO_ARGV) return not_on_argv(o, pd->flag, err);
 		if(o->type == HW_OPT_BOOL){
-			if(arg[2])
-				return hw_error_set(err, HW_ERR_CONFIG, "%s takes no value (in '%s')",
-				                pd->flag, arg);
+			if(arg[2]) return hw_error_set(err, HW_ERR_CONFIG, "%s takes no value (in '%s')", pd->flag, arg);
 		}else if(arg[2]){
 			value = arg + 2;
 		}else{
-			if(*i + 1 >= argc)
-				return hw_error_set(err, HW_ERR_CONFIG, "%s needs a value", pd->flag);
+			if(*i + 1 >= argc) return hw_error_set(err, HW_ERR_CONFIG, "%s needs a value", pd->flag);
 			value = argv[++*i];
 		}
 		pd->opt = o;
@@ -493,15 +462,13 @@ static int argv_option(const hw_config_t *cfg, int argc, char **argv, int *i, pe
 	o = opt_find(cfg, name, nlen);
 	if(!o && nlen > 3 && memcmp(name, "no-", 3) == 0){
 		o = opt_find(cfg, name + 3, nlen - 3);
-		if(o && o->type == HW_OPT_BOOL && !(o->flags & HW_OPT_ARGV_ONLY))
-			negate = true;
-		else
-			o = NULL;
+		if(o && o->type == HW_OPT_BOOL && !(o->flags & HW_OPT_ARGV_ONLY)) negate = true;
+		else o = NULL;
 	}
 	if(!o){
 		hint = opt_suggest(cfg, name, nlen);
 		return hw_error_set(err, HW_ERR_CONFIG, "unknown option '--%.*s'%s%s%s", (int)nlen, name,
-		                hint ? "; did you mean '--" : "", hint ? hint->name : "", hint ? "'?" : "");
+				hint ? "; did you mean '--" : "", hint ? hint->name : "", hint ? "'?" : "");
 	}
 	snprintf(pd->flag, sizeof(pd->flag), "--%.*s", (int)(nlen < 70 ? nlen : 70), name);
 	if(o->flags & HW_OPT_NO_ARGV) return not_on_argv(o, pd->flag, err);
@@ -546,8 +513,7 @@ int hw_config_load(hw_config_t *cfg, int argc, char **argv, int *first_positiona
 		int start = i;
 		if(strcmp(a, "--") == 0){
 			dashdash = true;
-			for(int j = i + 1; j < argc; j++)
-				pos_out[npos_out++] = argv[j];
+			for(int j = i + 1; j < argc; j++) pos_out[npos_out++] = argv[j];
 			break;
 		}
 		if(a[0] != '-' || a[1] == '\0'){
@@ -556,17 +522,14 @@ int hw_config_load(hw_config_t *cfg, int argc, char **argv, int *first_positiona
 				goto cleanup;
 			}
 			if(cfg->positional == HW_POS_STOP){
-				for(int j = i; j < argc; j++)
-					pos_out[npos_out++] = argv[j];
+				for(int j = i; j < argc; j++) pos_out[npos_out++] = argv[j];
 				break;
 			}
 			pos_out[npos_out++] = argv[i];
 			continue;
 		}
-		if((rc = argv_option(cfg, argc, argv, &i, &pend[npend], &config_path, err)) != HW_OK)
-			goto cleanup;
-		for(int j = start; j <= i; j++)
-			opts_out[nopt_out++] = argv[j];
+		if((rc = argv_option(cfg, argc, argv, &i, &pend[npend], &config_path, err)) != HW_OK) goto cleanup;
+		for(int j = start; j <= i; j++) opts_out[nopt_out++] = argv[j];
 		if(pend[npend].opt){
 			if(pend[npend].opt->flags & HW_OPT_EARLY) early = true;
 			npend++;
@@ -601,16 +564,14 @@ int hw_config_load(hw_config_t *cfg, int argc, char **argv, int *first_positiona
 
 	/* argv becomes: name, options, ["--"], positionals (a permutation of what it was). */
 	i = 1;
-	for(size_t k = 0; k < nopt_out; k++)
-		argv[i++] = opts_out[k];
+	for(size_t k = 0; k < nopt_out; k++) argv[i++] = opts_out[k];
 	first = i;
 	if(dashdash){
 		/* "--" stays just before the positionals: a command after it is passed on intact. */
 		argv[i++] = (char *)"--";
 		first = i;
 	}
-	for(size_t k = 0; k < npos_out; k++)
-		argv[i++] = pos_out[k];
+	for(size_t k = 0; k < npos_out; k++) argv[i++] = pos_out[k];
 	if(first_positional) *first_positional = first;
 	rc = HW_OK;
 cleanup:
@@ -637,21 +598,19 @@ int hw_url_parse(const char *url, hw_url_t *out, hw_error_t *err)
 		p = url + 8;
 	}else{
 		return hw_error_set(err, HW_ERR_INVAL, "%s; '%.200s' has %s", must, url,
-		                strstr(url, "://") ? "another scheme" : "no scheme");
+				strstr(url, "://") ? "another scheme" : "no scheme");
 	}
 	if(strchr(p, '@'))
-		return hw_error_set(err, HW_ERR_INVAL,
-		                "%s; '%.200s' has user info (use --username and --password-file)", must, url);
+		return hw_error_set(
+				err, HW_ERR_INVAL, "%s; '%.200s' has user info (use --username and --password-file)", must, url);
 	if(*p == '['){
 		host = p + 1;
 		host_end = strchr(host, ']');
-		if(!host_end)
-			return hw_error_set(err, HW_ERR_INVAL,
-			                "%s; '%.200s' has no ']' after the IPv6 address", must, url);
+		if(!host_end) return hw_error_set(err, HW_ERR_INVAL, "%s; '%.200s' has no ']' after the IPv6 address", must, url);
 		for(const char *c = host; c < host_end; c++){
 			if(!isxdigit((unsigned char)*c) && *c != ':' && *c != '.')
-				return hw_error_set(err, HW_ERR_INVAL,
-				                "%s; '%.200s' has '%c' in the IPv6 address", must, url, *c);
+				return hw_error_set(
+						err, HW_ERR_INVAL, "%s; '%.200s' has '%c' in the IPv6 address", must, url, *c);
 		}
 		port = host_end + 1;
 	}else{
@@ -659,16 +618,14 @@ int hw_url_parse(const char *url, hw_url_t *out, hw_error_t *err)
 		host_end = host + strcspn(host, ":/?#");
 		for(const char *c = host; c < host_end; c++){
 			if(!isalnum((unsigned char)*c) && *c != '.' && *c != '-' && *c != '_')
-				return hw_error_set(err, HW_ERR_INVAL,
-				                "%s; '%.200s' has '%c' in the host name", must, url, *c);
+				return hw_error_set(err, HW_ERR_INVAL, "%s; '%.200s' has '%c' in the host name", must, url, *c);
 		}
 		port = host_end;
 	}
 	hn = (size_t)(host_end - host);
 	if(hn == 0) return hw_error_set(err, HW_ERR_INVAL, "%s; '%.200s' has no host", must, url);
 	if(hn > HW_URL_HOST_MAX)
-		return hw_error_set(err, HW_ERR_INVAL, "%s; the host is longer than %d bytes", must,
-		                HW_URL_HOST_MAX);
+		return hw_error_set(err, HW_ERR_INVAL, "%s; the host is longer than %d bytes", must, HW_URL_HOST_MAX);
 	if(*port == '/' || *port == '?' || *port == '#')
 		return hw_error_set(err, HW_ERR_INVAL, "%s; '%.200s' has a path or query", must, url);
 	if(*port != ':') return hw_error_set(err, HW_ERR_INVAL, "%s; '%.200s' has no port", must, url);
@@ -718,8 +675,7 @@ void hw_config_usage(const hw_config_t *cfg, FILE *out)
 		char flag[8] = "    ";
 		if(o->short_name) snprintf(flag, sizeof(flag), "-%c, ", o->short_name);
 		if(o->type == HW_OPT_BOOL){
-			snprintf(left, sizeof(left), "%s--%s%s", flag,
-			                (o->flags & HW_OPT_ARGV_ONLY) ? "" : "[no-]", o->name);
+			snprintf(left, sizeof(left), "%s--%s%s", flag, (o->flags & HW_OPT_ARGV_ONLY) ? "" : "[no-]", o->name);
 		}else{
 			snprintf(left, sizeof(left), "%s--%s %s", flag, o->name, opt_metavar(o));
 		}
@@ -730,8 +686,7 @@ void hw_config_usage(const hw_config_t *cfg, FILE *out)
 			enum_list(o, list, sizeof(list), "|");
 			fprintf(out, " (%s)", list);
 		}else if((o->type == HW_OPT_INT || o->type == HW_OPT_DURATION_MS) && (o->min || o->max)){
-			fprintf(out, " (%lld-%lld%s)", o->min, o->max,
-			                o->type == HW_OPT_DURATION_MS ? " ms" : "");
+			fprintf(out, " (%lld-%lld%s)", o->min, o->max, o->type == HW_OPT_DURATION_MS ? " ms" : "");
 		}
 		if(o->def && *o->def) fprintf(out, " [default: %s]", o->def);
 		if(o->flags & HW_OPT_NO_ARGV){
@@ -741,9 +696,10 @@ void hw_config_usage(const hw_config_t *cfg, FILE *out)
 		fputc('\n', out);
 	}
 	fprintf(out, "  %-30s %s\n", "    --config FILE", "read options from FILE (also HEARTWIRE_CONFIG)");
-	fprintf(out, "\nEach option NAME can also be set as \"NAME value\" in the config file and as the "
-	             "environment\n"
-	             "variable HEARTWIRE_NAME (upper case, '-' as '_'); flags override the environment, "
-	             "which\n"
-	             "overrides the file, which overrides the defaults.\n");
+	fprintf(out,
+			"\nEach option NAME can also be set as \"NAME value\" in the config file and as the "
+			"environment\n"
+			"variable HEARTWIRE_NAME (upper case, '-' as '_'); flags override the environment, "
+			"which\n"
+			"overrides the file, which overrides the defaults.\n");
 }

@@ -45,6 +45,7 @@ void hw_error_clear(hw_error_t *err)
 
 const char *hw_strerror(int rc)
 {
+	/* clang-format off */
 	static const char *const text[HW_ERR__COUNT] = {
 		[HW_OK] = "success",
 		[HW_ERR_INVAL] = "invalid argument",
@@ -61,6 +62,7 @@ const char *hw_strerror(int rc)
 		[HW_ERR_FORBIDDEN] = "forbidden",
 		[HW_ERR_AGAIN] = "temporarily unavailable",
 	};
+	/* clang-format on */
 
 	if(rc < 0 || rc >= HW_ERR__COUNT || !text[rc]) return "unknown error";
 	return text[rc];
@@ -68,6 +70,7 @@ const char *hw_strerror(int rc)
 
 const char *hw_reason_name(int reason)
 {
+	/* clang-format off */
 	static const char *const names[HW_R__COUNT] = {
 		[HW_R_NONE] = "none",
 		[HW_R_EMPTY] = "empty",
@@ -90,6 +93,7 @@ const char *hw_reason_name(int reason)
 		[HW_R_EMPTY_LEVEL] = "empty_level",
 		[HW_R_MISMATCH] = "mismatch",
 	};
+	/* clang-format on */
 
 	if(reason < 0 || reason >= HW_R__COUNT || !names[reason]) return "unknown";
 	return names[reason];

@@ -6,8 +6,8 @@
 
 bool hw_id_char_ok(unsigned char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-		c == '_' || c == ':' || c == '-';
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' ||
+			c == '-';
 }
 
 /* Writes a printable rendering of at most 64 bytes of id into out, escaping the rest. */
@@ -42,8 +42,7 @@ int hw_id_check_n(const char *what, const char *id, size_t n, hw_error_t *err)
 	}
 	if(n == 0 || n > HW_ID_MAX){
 		id_render(shown, sizeof(shown), id, n);
-		hw_error_set(err, HW_ERR_INVAL, "%s '%s' is %zu characters long; allowed: %s", what, shown, n,
-				HW_ID_ALLOWED);
+		hw_error_set(err, HW_ERR_INVAL, "%s '%s' is %zu characters long; allowed: %s", what, shown, n, HW_ID_ALLOWED);
 		if(err) err->reason = HW_R_BAD_ID;
 		return HW_ERR_INVAL;
 	}
@@ -52,11 +51,11 @@ int hw_id_check_n(const char *what, const char *id, size_t n, hw_error_t *err)
 		if(hw_id_char_ok(c)) continue;
 		id_render(shown, sizeof(shown), id, n);
 		if(c >= 0x20 && c < 0x7f){
-			hw_error_set(err, HW_ERR_INVAL, "%s '%s' has '%c' at position %zu; allowed: %s", what,
-					shown, c, i, HW_ID_ALLOWED);
+			hw_error_set(err, HW_ERR_INVAL, "%s '%s' has '%c' at position %zu; allowed: %s", what, shown, c, i,
+					HW_ID_ALLOWED);
 		}else{
-			hw_error_set(err, HW_ERR_INVAL, "%s '%s' has byte 0x%02x at position %zu; allowed: %s",
-					what, shown, c, i, HW_ID_ALLOWED);
+			hw_error_set(err, HW_ERR_INVAL, "%s '%s' has byte 0x%02x at position %zu; allowed: %s", what, shown, c, i,
+					HW_ID_ALLOWED);
 		}
 		if(err) err->reason = HW_R_BAD_ID;
 		return HW_ERR_INVAL;

@@ -127,8 +127,7 @@ int hw_log_level_parse(const char *s, int *level, hw_error_t *err)
 			return HW_OK;
 		}
 	}
-	return hw_error_set(err, HW_ERR_INVAL, "log level '%s' is not one of debug, info, warn, error, off",
-			s ? s : "");
+	return hw_error_set(err, HW_ERR_INVAL, "log level '%s' is not one of debug, info, warn, error, off", s ? s : "");
 }
 
 int hw_log_format_parse(const char *s, int *format, hw_error_t *err)

@@ -1,4 +1,5 @@
-/* mqtt.c: the MQTT 5 client wrapper over Paho MQTTAsync: connect with a will, publish, subscribe, a queue of received messages. */
+/* mqtt.c: the MQTT 5 client wrapper over Paho MQTTAsync: connect with a will, publish, subscribe, a queue of received messages.
+ */
 #include "heartwire/mqtt.h"
 
 #include <arpa/inet.h>
@@ -39,13 +40,13 @@
 typedef struct mqtt_op {
 	struct mqtt_op *prev, *next; /* in m->ops while registered */
 	hw_mqtt_t *m;
-	bool done;           /* a Paho callback answered */
-	bool abandoned;      /* the waiter gave up: the callback frees the op */
-	bool ok;             /* onSuccess5 (true) or onFailure5 (false) */
+	bool done;      /* a Paho callback answered */
+	bool abandoned; /* the waiter gave up: the callback frees the op */
+	bool ok;        /* onSuccess5 (true) or onFailure5 (false) */
 	bool session_present;
-	int reason;          /* MQTT 5 reason code from the broker (0 when none) */
-	int code;            /* Paho's return code on failure (0 when none) */
-	char text[96];       /* Paho's failure message, "" when none */
+	int reason;    /* MQTT 5 reason code from the broker (0 when none) */
+	int code;      /* Paho's return code on failure (0 when none) */
+	char text[96]; /* Paho's failure message, "" when none */
 } mqtt_op_t;
 
 /* One queued message: the public part first, so hw_mqtt_msg_free(msg) frees the entry; the
@@ -58,7 +59,7 @@ typedef struct mqtt_entry {
 struct hw_mqtt {
 	MQTTAsync cli;
 	bool ssl;
-	char *url;       /* Paho's form: tcp://host:port or ssl://host:port */
+	char *url; /* Paho's form: tcp://host:port or ssl://host:port */
 	char *client_id;
 	char *username;
 	char *password;
@@ -69,21 +70,21 @@ struct hw_mqtt {
 	int max_inflight;
 	int connect_timeout_ms;
 
-	int efd;              /* eventfd: readable while queued > 0 || state_pending */
-	pthread_mutex_t mu;   /* guards everything below */
-	pthread_cond_t cond;  /* broadcast on any change: queue, state, op completion */
+	int efd;             /* eventfd: readable while queued > 0 || state_pending */
+	pthread_mutex_t mu;  /* guards everything below */
+	pthread_cond_t cond; /* broadcast on any change: queue, state, op completion */
 	mqtt_entry_t *head, *tail;
 	size_t queued;
-	bool fd_ready;        /* the eventfd holds a count */
-	bool state_pending;   /* connection state changed and hw_mqtt_next has not returned NULL since */
-	uint64_t state_gen;   /* bumped on every connection state change */
+	bool fd_ready;      /* the eventfd holds a count */
+	bool state_pending; /* connection state changed and hw_mqtt_next has not returned NULL since */
+	uint64_t state_gen; /* bumped on every connection state change */
 	bool connected;
 	bool session_present;
 	uint64_t losses;
-	hw_error_t last_err;  /* why the last connection ended */
-	int disc_reason;      /* reason code of a DISCONNECT sent by the broker, -1 when none */
-	mqtt_op_t *conn_op;   /* the connect attempt Paho has not answered yet, or NULL */
-	mqtt_op_t *ops;       /* every registered op */
+	hw_error_t last_err; /* why the last connection ended */
+	int disc_reason;     /* reason code of a DISCONNECT sent by the broker, -1 when none */
+	mqtt_op_t *conn_op;  /* the connect attempt Paho has not answered yet, or NULL */
+	mqtt_op_t *ops;      /* every registered op */
 };
 
 /* ---- time ---------------------------------------------------------------------------- */
@@ -251,16 +252,16 @@ static int connack_error(hw_mqtt_t *m, int reason, hw_error_t *err)
 	case MQTTREASONCODE_NOT_AUTHORIZED:
 		return hw_error_set(err, HW_ERR_FORBIDDEN, "broker %s refused the connection: not authorized (0x87)", m->url);
 	case MQTTREASONCODE_BAD_USER_NAME_OR_PASSWORD:
-		return hw_error_set(err, HW_ERR_FORBIDDEN,
-				"broker %s refused the connection: bad user name or password (0x86)", m->url);
+		return hw_error_set(err, HW_ERR_FORBIDDEN, "broker %s refused the connection: bad user name or password (0x86)",
+				m->url);
 	case MQTTREASONCODE_BANNED:
 		return hw_error_set(err, HW_ERR_FORBIDDEN, "broker %s refused the connection: banned (0x8a)", m->url);
 	case MQTTREASONCODE_CLIENT_IDENTIFIER_NOT_VALID:
-		return hw_error_set(err, HW_ERR_MQTT,
-				"broker %s refused the connection: client identifier '%s' not valid (0x85)", m->url, m->client_id);
+		return hw_error_set(err, HW_ERR_MQTT, "broker %s refused the connection: client identifier '%s' not valid (0x85)",
+				m->url, m->client_id);
 	default:
-		return hw_error_set(err, HW_ERR_MQTT, "broker %s refused the connection: %s (0x%02x)",
-				m->url, reason_text(reason), (unsigned)reason);
+		return hw_error_set(err, HW_ERR_MQTT, "broker %s refused the connection: %s (0x%02x)", m->url,
+				reason_text(reason), (unsigned)reason);
 	}
 }
 
@@ -270,8 +271,8 @@ static int op_error(const mqtt_op_t *res, const char *what, const char *topic, h
 	if(res->reason == MQTTREASONCODE_NOT_AUTHORIZED)
 		return hw_error_set(err, HW_ERR_FORBIDDEN, "%s '%s': not authorized (0x87)", what, topic);
 	if(res->reason >= 0x80)
-		return hw_error_set(err, HW_ERR_MQTT, "%s '%s' refused by the broker: %s (0x%02x)",
-				what, topic, reason_text(res->reason), (unsigned)res->reason);
+		return hw_error_set(err, HW_ERR_MQTT, "%s '%s' refused by the broker: %s (0x%02x)", what, topic,
+				reason_text(res->reason), (unsigned)res->reason);
 	if(res->code == MQTTASYNC_OPERATION_INCOMPLETE || res->code == MQTTASYNC_DISCONNECTED)
 		return hw_error_set(err, HW_ERR_MQTT, "%s '%s': the connection ended before the broker answered", what, topic);
 	return hw_error_set(err, HW_ERR_MQTT, "%s '%s' failed: %s", what, topic,
@@ -309,8 +310,8 @@ static void mark_lost(hw_mqtt_t *m, const char *cause)
 		hw_error_set(&m->last_err, HW_ERR_MQTT, "the broker closed the connection: %s (0x%02x)",
 				reason_text(m->disc_reason), (unsigned)m->disc_reason);
 	}else{
-		hw_error_set(&m->last_err, HW_ERR_MQTT, "connection to %s lost%s%s", m->url,
-				cause ? ": " : "", cause ? cause : "");
+		hw_error_set(&m->last_err, HW_ERR_MQTT, "connection to %s lost%s%s", m->url, cause ? ": " : "",
+				cause ? cause : "");
 	}
 	state_changed(m);
 }
@@ -450,8 +451,7 @@ static int check_opts(const hw_mqtt_opts_t *o, const char **host, bool *ssl, hw_
 		return hw_error_set(err, HW_ERR_INVAL, "max_buffered must be at least 1, not %d", o->max_buffered);
 	if(o->connect_timeout_ms < 1)
 		return hw_error_set(err, HW_ERR_INVAL, "connect timeout must be at least 1 ms, not %d", o->connect_timeout_ms);
-	if(o->password && !o->username)
-		return hw_error_set(err, HW_ERR_INVAL, "an MQTT password needs a user name");
+	if(o->password && !o->username) return hw_error_set(err, HW_ERR_INVAL, "an MQTT password needs a user name");
 	return HW_OK;
 }
 
@@ -517,7 +517,8 @@ int hw_mqtt_new(hw_mqtt_t **out, const hw_mqtt_opts_t *opts, hw_error_t *err)
 	rc = MQTTAsync_createWithOptions(&m->cli, m->url, m->client_id, MQTTCLIENT_PERSISTENCE_NONE, NULL, &co);
 	if(rc != MQTTASYNC_SUCCESS){
 		m->cli = NULL;
-		rc = hw_error_set(err, rc == MQTTASYNC_BAD_UTF8_STRING || rc == MQTTASYNC_BAD_PROTOCOL ? HW_ERR_INVAL : HW_ERR_MQTT,
+		rc = hw_error_set(err,
+				rc == MQTTASYNC_BAD_UTF8_STRING || rc == MQTTASYNC_BAD_PROTOCOL ? HW_ERR_INVAL : HW_ERR_MQTT,
 				"cannot create the MQTT client for %s: %s", opts->url, MQTTAsync_strerror(rc));
 		goto cleanup;
 	}
@@ -713,8 +714,8 @@ static void on_connect_failure(void *context, MQTTAsync_failureData5 *resp)
 	}
 	/* Paho 1.3.12 reports a refused CONNACK as code = the reason code (> 0, reasonCode
 	 * unset) and network failures as code -1 with a message. Accept either field. */
-	op_finish(op, false, resp->reasonCode >= 0x80 ? (int)resp->reasonCode : (resp->code > 0 ? resp->code : 0),
-			resp->code, resp->message, false);
+	op_finish(op, false, resp->reasonCode >= 0x80 ? (int)resp->reasonCode : (resp->code > 0 ? resp->code : 0), resp->code,
+			resp->message, false);
 }
 
 static int check_will(const hw_mqtt_will_t *w, hw_error_t *err)
@@ -827,7 +828,8 @@ int hw_mqtt_connect(hw_mqtt_t *m, const hw_mqtt_will_t *will, hw_error_t *err)
 	if(rc != MQTTASYNC_SUCCESS){
 		op_drop(m, op);
 		if(rc == MQTTASYNC_COMMAND_IGNORED)
-			return hw_error_set(err, HW_ERR_AGAIN, "cannot connect to %s yet: a disconnect is still in progress", m->url);
+			return hw_error_set(
+					err, HW_ERR_AGAIN, "cannot connect to %s yet: a disconnect is still in progress", m->url);
 		return hw_error_set(err, rc == MQTTASYNC_SSL_NOT_SUPPORTED ? HW_ERR_CONFIG : HW_ERR_MQTT,
 				"cannot start connecting to %s: %s", m->url, MQTTAsync_strerror(rc));
 	}
@@ -1008,7 +1010,8 @@ static int send_msg(hw_mqtt_t *m, const char *topic, const void *payload, size_t
 	if(response_topic){
 		size_t n = strlen(response_topic);
 		if(n == 0 || n > 65535 || strpbrk(response_topic, "+#"))
-			return hw_error_set(err, HW_ERR_INVAL, "publish: response topic '%s' is not a topic name", response_topic);
+			return hw_error_set(
+					err, HW_ERR_INVAL, "publish: response topic '%s' is not a topic name", response_topic);
 		memset(&prop, 0, sizeof(prop));
 		prop.identifier = MQTTPROPERTY_CODE_RESPONSE_TOPIC;
 		prop.value.data.data = (char *)response_topic;
@@ -1043,8 +1046,7 @@ static int send_msg(hw_mqtt_t *m, const char *topic, const void *payload, size_t
 	return HW_OK;
 }
 
-int hw_mqtt_publish(hw_mqtt_t *m, const char *topic, const void *payload, size_t len, int qos,
-		bool retain, hw_error_t *err)
+int hw_mqtt_publish(hw_mqtt_t *m, const char *topic, const void *payload, size_t len, int qos, bool retain, hw_error_t *err)
 {
 	int rc = check_pub(m, topic, payload, len, qos, err);
 
@@ -1052,8 +1054,8 @@ int hw_mqtt_publish(hw_mqtt_t *m, const char *topic, const void *payload, size_t
 	return send_msg(m, topic, payload, len, qos, retain, NULL, NULL, 0, NULL, err);
 }
 
-int hw_mqtt_publish_req(hw_mqtt_t *m, const char *topic, const void *payload, size_t len,
-		int qos, const char *response_topic, const void *corr, size_t corr_len, hw_error_t *err)
+int hw_mqtt_publish_req(hw_mqtt_t *m, const char *topic, const void *payload, size_t len, int qos, const char *response_topic,
+		const void *corr, size_t corr_len, hw_error_t *err)
 {
 	int rc = check_pub(m, topic, payload, len, qos, err);
 
@@ -1061,8 +1063,8 @@ int hw_mqtt_publish_req(hw_mqtt_t *m, const char *topic, const void *payload, si
 	return send_msg(m, topic, payload, len, qos, false, response_topic, corr, corr_len, NULL, err);
 }
 
-int hw_mqtt_publish_wait(hw_mqtt_t *m, const char *topic, const void *payload, size_t len,
-		int qos, bool retain, int timeout_ms, hw_error_t *err)
+int hw_mqtt_publish_wait(hw_mqtt_t *m, const char *topic, const void *payload, size_t len, int qos, bool retain, int timeout_ms,
+		hw_error_t *err)
 {
 	mqtt_op_t *op, res;
 	int64_t deadline;
@@ -1180,10 +1182,18 @@ void hw_mqtt_trace(hw_mqtt_trace_fn fn, int min_level)
 	enum MQTTASYNC_TRACE_LEVELS l;
 
 	switch(min_level){
-	case HW_MQTT_TRACE_DEBUG: l = MQTTASYNC_TRACE_MINIMUM; break;
-	case HW_MQTT_TRACE_INFO: l = MQTTASYNC_TRACE_PROTOCOL; break;
-	case HW_MQTT_TRACE_WARN: l = MQTTASYNC_TRACE_ERROR; break;
-	default: l = MQTTASYNC_TRACE_SEVERE; break;
+	case HW_MQTT_TRACE_DEBUG:
+		l = MQTTASYNC_TRACE_MINIMUM;
+		break;
+	case HW_MQTT_TRACE_INFO:
+		l = MQTTASYNC_TRACE_PROTOCOL;
+		break;
+	case HW_MQTT_TRACE_WARN:
+		l = MQTTASYNC_TRACE_ERROR;
+		break;
+	default:
+		l = MQTTASYNC_TRACE_SEVERE;
+		break;
 	}
 	atomic_store(&trace_fn, fn);
 	if(fn){

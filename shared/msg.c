@@ -6,19 +6,25 @@
 #include "heartwire/msg.h"
 #include "msg_json.h"
 
+/* clang-format off */
 static const char *const ev_type_names[HW_EV__COUNT] = {
 	"task", "claude_sid", "hook", "idle", "progress", "action", "goal", "end", "exit",
 };
+/* clang-format on */
 static const char *const sid_source_names[HW_SID__COUNT] = {"startup", "resume", "compact", "clear"};
 static const char *const status_names[HW_STATUS__COUNT] = {"online", "lost", "ended"};
 /* The states and causes an agent may report in a heartbeat (its own view). */
+/* clang-format off */
 static const char *const hb_state_names[HW_STATE__COUNT] = {
 	[HW_STATE_ACTIVE] = "active", [HW_STATE_IDLE] = "idle", [HW_STATE_STALLED] = "stalled",
 };
+/* clang-format on */
+/* clang-format off */
 static const char *const hb_cause_names[HW_CAUSE__COUNT] = {
 	[HW_CAUSE_NONE] = "none", [HW_CAUSE_NO_PROGRESS] = "no_progress",
 	[HW_CAUSE_CHILD_STOPPED] = "child_stopped",
 };
+/* clang-format on */
 
 const char *hw_ev_type_name(int type)
 {
@@ -38,8 +44,8 @@ const char *hw_status_name(int status)
 	return status_names[status];
 }
 
-static int name_parse(const char *what, const char *const *names, int count, const char *allowed,
-		const char *s, int *out, hw_error_t *err)
+static int name_parse(const char *what, const char *const *names, int count, const char *allowed, const char *s, int *out,
+		hw_error_t *err)
 {
 	for(int i = 0; s && i < count; i++){
 		if(names[i] && strcmp(names[i], s) == 0){
@@ -60,8 +66,7 @@ int hw_ev_type_parse(const char *s, int *type, hw_error_t *err)
 
 int hw_sid_source_parse(const char *s, int *source, hw_error_t *err)
 {
-	return name_parse("source", sid_source_names, HW_SID__COUNT, "startup, resume, compact, clear", s, source,
-			err);
+	return name_parse("source", sid_source_names, HW_SID__COUNT, "startup, resume, compact, clear", s, source, err);
 }
 
 int hw_status_parse(const char *s, int *status, hw_error_t *err)
@@ -118,8 +123,7 @@ int hw__msg_dec_exit_obj(json_object *e, hw_exit_t *out, hw_error_t *err)
 	out->signal = -1;
 	/* Both keys must be present; null (a NULL member in json-c) means "not this one". */
 	if(!json_object_object_get_ex(e, "code", &c)) return hw_error_refuse(err, HW_R_MISSING_KEY, "'code' is missing");
-	if(!json_object_object_get_ex(e, "signal", &s))
-		return hw_error_refuse(err, HW_R_MISSING_KEY, "'signal' is missing");
+	if(!json_object_object_get_ex(e, "signal", &s)) return hw_error_refuse(err, HW_R_MISSING_KEY, "'signal' is missing");
 	if(c){
 		rc = hw__j_int_val(c, "code", 0, 255, &v, err);
 		if(rc != HW_OK) return rc;
@@ -190,8 +194,7 @@ static int dec_child_obj(json_object *c, hw_child_t *out, hw_error_t *err)
 	int rc = hw__j_int(c, "pid", true, 1, HW_PID_MAX, &pid, err);
 
 	if(rc == HW_OK) rc = hw__j_text(c, "proc", true, 16, proc, err);
-	if(rc == HW_OK && (strlen(proc) != 1 || !((proc[0] >= 'A' && proc[0] <= 'Z') ||
-			(proc[0] >= 'a' && proc[0] <= 'z'))))
+	if(rc == HW_OK && (strlen(proc) != 1 || !((proc[0] >= 'A' && proc[0] <= 'Z') || (proc[0] >= 'a' && proc[0] <= 'z'))))
 		rc = hw_error_refuse(err, HW_R_BAD_VALUE, "'proc' must be one /proc state letter, not '%s'", proc);
 	if(rc == HW_OK) rc = hw__j_int(c, "cpu_ms", true, 0, INT64_MAX, &out->cpu_ms, err);
 	if(rc != HW_OK) return rc;
@@ -207,8 +210,7 @@ int hw__msg_dec_agent(json_object *o, char *dst, hw_error_t *err)
 
 	if(rc != HW_OK) return rc;
 	for(const char *p = dst; *p; p++){
-		if(*p < 0x20 || *p > 0x7e)
-			return hw_error_refuse(err, HW_R_BAD_VALUE, "'agent' must be printable ASCII");
+		if(*p < 0x20 || *p > 0x7e) return hw_error_refuse(err, HW_R_BAD_VALUE, "'agent' must be printable ASCII");
 	}
 	return HW_OK;
 }
@@ -252,8 +254,8 @@ int hw__msg_dec_argv(json_object *o, char ***argv, size_t *argc, hw_error_t *err
 		}
 		len = (size_t)json_object_get_string_len(e);
 		if(len > HW_ARG_MAX){
-			rc = hw_error_refuse(err, HW_R_TOO_LARGE, "'argv' entry %zu is %zu bytes; at most %d", i, len,
-					HW_ARG_MAX);
+			rc = hw_error_refuse(
+					err, HW_R_TOO_LARGE, "'argv' entry %zu is %zu bytes; at most %d", i, len, HW_ARG_MAX);
 			goto fail;
 		}
 		v[i] = malloc(len + 1);
@@ -278,8 +280,7 @@ void hw__msg_enc_argv(json_object *o, char *const *argv, size_t argc, bool *fail
 
 	if(argc == 0) return;
 	a = hw__w_arr(o, "argv", fail);
-	for(size_t i = 0; i < argc && !*fail; i++)
-		hw__w_append(a, json_object_new_string(argv[i] ? argv[i] : ""), fail);
+	for(size_t i = 0; i < argc && !*fail; i++) hw__w_append(a, json_object_new_string(argv[i] ? argv[i] : ""), fail);
 }
 
 /* Frees a decoder-allocated argv. */
@@ -356,8 +357,7 @@ int hw_birth_decode(const void *buf, size_t len, hw_birth_t *out, hw_error_t *er
 	if(rc != HW_OK) goto cleanup;
 	rc = dec_common(o, out->session, &out->epoch, &out->seq, &out->ts, err);
 	if(rc == HW_OK) rc = hw__j_id(o, "machine", true, out->machine, err);
-	if(rc == HW_OK) rc = hw__j_int(o, "interval_ms", true, HW_INTERVAL_MIN_MS, HW_INTERVAL_MAX_MS,
-			&out->interval_ms, err);
+	if(rc == HW_OK) rc = hw__j_int(o, "interval_ms", true, HW_INTERVAL_MIN_MS, HW_INTERVAL_MAX_MS, &out->interval_ms, err);
 	if(rc == HW_OK) rc = hw__j_id(o, "slot", false, out->slot, err);
 	if(rc == HW_OK) rc = hw__j_id(o, "project", false, out->project, err);
 	if(rc == HW_OK) rc = hw__j_text(o, "task", false, HW_TEXT_MAX, out->task, err);
@@ -442,8 +442,7 @@ int hw_hb_decode(const void *buf, size_t len, hw_hb_t *out, hw_error_t *err)
 	rc = hw__json_parse(buf, len, HW_MSG_MAX_BYTES, HW_MSG_MAX_DEPTH, &o, err);
 	if(rc != HW_OK) goto cleanup;
 	rc = dec_common(o, out->session, &out->epoch, &out->seq, &out->ts, err);
-	if(rc == HW_OK) rc = hw__j_int(o, "interval_ms", true, HW_INTERVAL_MIN_MS, HW_INTERVAL_MAX_MS,
-			&out->interval_ms, err);
+	if(rc == HW_OK) rc = hw__j_int(o, "interval_ms", true, HW_INTERVAL_MIN_MS, HW_INTERVAL_MAX_MS, &out->interval_ms, err);
 	if(rc == HW_OK) rc = hw__j_enum(o, "state", false, hb_state_names, HW_STATE__COUNT, &out->state, err);
 	if(rc == HW_OK) rc = hw__j_enum(o, "cause", false, hb_cause_names, HW_CAUSE__COUNT, &out->cause, err);
 	if(rc == HW_OK) rc = hw__j_text(o, "task", false, HW_TEXT_MAX, out->task, err);
@@ -522,8 +521,7 @@ int hw_ev_decode(const void *buf, size_t len, hw_ev_t *out, hw_error_t *err)
 		break;
 	case HW_EV_CLAUDE_SID:
 		rc = hw__j_id(o, "claude_sid", true, out->claude_sid, err);
-		if(rc == HW_OK) rc = hw__j_enum(o, "source", true, sid_source_names, HW_SID__COUNT,
-				&out->sid_source, err);
+		if(rc == HW_OK) rc = hw__j_enum(o, "source", true, sid_source_names, HW_SID__COUNT, &out->sid_source, err);
 		break;
 	case HW_EV_HOOK:
 		rc = dec_hook(o, out->hook, err);
@@ -651,8 +649,8 @@ int hw_msg_check_topic(const hw_topic_t *topic, const char *session, const char 
 {
 	if(!topic || !session) return hw_error_set(err, HW_ERR_INVAL, "topic or session is NULL");
 	if(strcmp(topic->id, session) != 0)
-		return hw_error_refuse(err, HW_R_MISMATCH, "payload session '%s' differs from the topic's '%s'", session,
-				topic->id);
+		return hw_error_refuse(
+				err, HW_R_MISMATCH, "payload session '%s' differs from the topic's '%s'", session, topic->id);
 	if(machine && strcmp(topic->machine, machine) != 0)
 		return hw_error_refuse(err, HW_R_MISMATCH, "payload machine '%s' differs from the topic's '%s'", machine,
 				topic->machine);
@@ -670,8 +668,7 @@ static int reply_get(const hw_reply_t *r, const char *key, json_object **root, j
 	*root = NULL;
 	*val = NULL;
 	if(!r->data || r->data_len == 0) return hw_error_set(err, HW_ERR_NOTFOUND, "the reply has no '%s'", key);
-	rc = hw__json_parse_ex(r->data, r->data_len, HW_REPLY_MAX_BYTES, HW_REPLY_MAX_DEPTH, HW_REPLY_MAX_MEMBERS, root,
-			err);
+	rc = hw__json_parse_ex(r->data, r->data_len, HW_REPLY_MAX_BYTES, HW_REPLY_MAX_DEPTH, HW_REPLY_MAX_MEMBERS, root, err);
 	if(rc != HW_OK) return hw__err_prefix(err, rc, "reply");
 	if(!json_object_object_get_ex(*root, key, val) || !*val){
 		json_object_put(*root);
@@ -717,8 +714,7 @@ int hw_reply_string(const hw_reply_t *r, const char *key, char *dst, size_t size
 	n = (size_t)json_object_get_string_len(v);
 	if(n + 1 > size){
 		json_object_put(root);
-		return hw_error_refuse(err, HW_R_TOO_LARGE, "reply: '%s' is %zu bytes; at most %zu", key, n,
-				size ? size - 1 : 0);
+		return hw_error_refuse(err, HW_R_TOO_LARGE, "reply: '%s' is %zu bytes; at most %zu", key, n, size ? size - 1 : 0);
 	}
 	memcpy(dst, json_object_get_string(v), n + 1);
 	json_object_put(root);

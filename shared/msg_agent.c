@@ -165,8 +165,8 @@ static int check_version(json_object *root, bool required, hw_error_t *err)
 }
 
 /* A text member that must pass check (or be absent). */
-static int strict_text(json_object *root, const char *key, size_t max, bool (*check)(const char *, size_t),
-		char *dst, hw_error_t *err)
+static int strict_text(
+		json_object *root, const char *key, size_t max, bool (*check)(const char *, size_t), char *dst, hw_error_t *err)
 {
 	int rc = hw__j_text(root, key, false, max, dst, err);
 

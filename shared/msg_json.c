@@ -28,14 +28,14 @@ bool hw__utf8_valid(const unsigned char *s, size_t n)
 			more = 1;
 		}else if(c >= 0xe0 && c <= 0xef){
 			more = 2;
-			if(c == 0xe0) lo = 0xa0;      /* overlong */
-			if(c == 0xed) hi = 0x9f;      /* surrogates */
+			if(c == 0xe0) lo = 0xa0; /* overlong */
+			if(c == 0xed) hi = 0x9f; /* surrogates */
 		}else if(c >= 0xf0 && c <= 0xf4){
 			more = 3;
-			if(c == 0xf0) lo = 0x90;      /* overlong */
-			if(c == 0xf4) hi = 0x8f;      /* > U+10FFFF */
+			if(c == 0xf0) lo = 0x90; /* overlong */
+			if(c == 0xf4) hi = 0x8f; /* > U+10FFFF */
 		}else{
-			return false;                 /* continuation, C0/C1 overlong, F5..FF */
+			return false; /* continuation, C0/C1 overlong, F5..FF */
 		}
 		if(n - i - 1 < more) return false;
 		if(s[i + 1] < lo || s[i + 1] > hi) return false;
@@ -103,24 +103,23 @@ static int lex_check(const unsigned char *s, size_t n, bool *overflow, hw_error_
 					i++;
 					continue;
 				}
-				if(i + 1 >= n) break;            /* truncated: json-c reports it */
+				if(i + 1 >= n) break; /* truncated: json-c reports it */
 				if(s[i + 1] != 'u'){
 					i += 2;
 					continue;
 				}
 				if(hex4(s + i + 2, n - i - 2, &u) != 0){
-					i += 2;                   /* bad escape: json-c reports it */
+					i += 2; /* bad escape: json-c reports it */
 					continue;
 				}
-				if(u == 0)
-					return hw_error_refuse(err, HW_R_BAD_UTF8, "\\u0000 escape at byte %zu", i);
+				if(u == 0) return hw_error_refuse(err, HW_R_BAD_UTF8, "\\u0000 escape at byte %zu", i);
 				if(u >= 0xdc00 && u <= 0xdfff)
 					return hw_error_refuse(err, HW_R_BAD_UTF8, "lone low surrogate escape at byte %zu", i);
 				if(u >= 0xd800 && u <= 0xdbff){
 					if(i + 11 >= n || s[i + 6] != '\\' || s[i + 7] != 'u' ||
 							hex4(s + i + 8, n - i - 8, &u2) != 0 || u2 < 0xdc00 || u2 > 0xdfff)
-						return hw_error_refuse(err, HW_R_BAD_UTF8,
-								"lone high surrogate escape at byte %zu", i);
+						return hw_error_refuse(
+								err, HW_R_BAD_UTF8, "lone high surrogate escape at byte %zu", i);
 					i += 12;
 					continue;
 				}
@@ -134,8 +133,9 @@ static int lex_check(const unsigned char *s, size_t n, bool *overflow, hw_error_
 			bool integer = true;
 
 			i++;
-			while(i < n && ((s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == 'e' || s[i] == 'E' ||
-					s[i] == '+' || s[i] == '-')){
+			while(i < n &&
+					((s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == 'e' || s[i] == 'E' ||
+							s[i] == '+' || s[i] == '-')){
 				if(s[i] == '.' || s[i] == 'e' || s[i] == 'E') integer = false;
 				i++;
 			}
@@ -144,10 +144,8 @@ static int lex_check(const unsigned char *s, size_t n, bool *overflow, hw_error_
 		}
 		/* json-c takes single-quoted keys even in strict mode; a '"' inside one would put this
 		 * lexer out of step and hide the escapes after it. */
-		if(c == '\'')
-			return hw_error_refuse(err, HW_R_BAD_JSON, "single quote at byte %zu: JSON strings use '\"'", i);
-		if(c >= 'A' && c <= 'Z')
-			return hw_error_refuse(err, HW_R_BAD_JSON, "unexpected '%c' at byte %zu", c, i);
+		if(c == '\'') return hw_error_refuse(err, HW_R_BAD_JSON, "single quote at byte %zu: JSON strings use '\"'", i);
+		if(c >= 'A' && c <= 'Z') return hw_error_refuse(err, HW_R_BAD_JSON, "unexpected '%c' at byte %zu", c, i);
 		i++;
 	}
 	return HW_OK;
@@ -159,8 +157,7 @@ static int walk(json_object *o, int depth, int max_depth, int max_members, hw_er
 	enum json_type t = json_object_get_type(o);
 
 	if(t != json_type_object && t != json_type_array) return HW_OK;
-	if(depth > max_depth)
-		return hw_error_refuse(err, HW_R_TOO_DEEP, "nesting deeper than %d levels", max_depth);
+	if(depth > max_depth) return hw_error_refuse(err, HW_R_TOO_DEEP, "nesting deeper than %d levels", max_depth);
 	if(t == json_type_array){
 		size_t n = json_object_array_length(o);
 		for(size_t i = 0; i < n; i++){
@@ -170,9 +167,10 @@ static int walk(json_object *o, int depth, int max_depth, int max_members, hw_er
 		return HW_OK;
 	}
 	if(json_object_object_length(o) > max_members)
-		return hw_error_refuse(err, HW_R_TOO_MANY, "an object has %d members; at most %d",
-				json_object_object_length(o), max_members);
-	json_object_object_foreach(o, key, val){
+		return hw_error_refuse(err, HW_R_TOO_MANY, "an object has %d members; at most %d", json_object_object_length(o),
+				max_members);
+	json_object_object_foreach(o, key, val)
+	{
 		int rc;
 
 		if(key[0] == '\0') return hw_error_refuse(err, HW_R_BAD_KEY, "empty key");
@@ -184,14 +182,13 @@ static int walk(json_object *o, int depth, int max_depth, int max_members, hw_er
 	return HW_OK;
 }
 
-int hw__json_parse(const void *buf, size_t len, size_t max_bytes, int max_depth, json_object **out,
-		hw_error_t *err)
+int hw__json_parse(const void *buf, size_t len, size_t max_bytes, int max_depth, json_object **out, hw_error_t *err)
 {
 	return hw__json_parse_ex(buf, len, max_bytes, max_depth, HW_MSG_MAX_MEMBERS, out, err);
 }
 
-int hw__json_parse_ex(const void *buf, size_t len, size_t max_bytes, int max_depth, int max_members,
-		json_object **out, hw_error_t *err)
+int hw__json_parse_ex(
+		const void *buf, size_t len, size_t max_bytes, int max_depth, int max_members, json_object **out, hw_error_t *err)
 {
 	const unsigned char *s = buf;
 	struct json_tokener *tok = NULL;
@@ -204,8 +201,7 @@ int hw__json_parse_ex(const void *buf, size_t len, size_t max_bytes, int max_dep
 	*out = NULL;
 	if(len == 0) return hw_error_refuse(err, HW_R_EMPTY, "empty payload");
 	if(!buf) return hw_error_set(err, HW_ERR_INVAL, "payload is NULL");
-	if(len > max_bytes)
-		return hw_error_refuse(err, HW_R_TOO_LARGE, "payload is %zu bytes; at most %zu", len, max_bytes);
+	if(len > max_bytes) return hw_error_refuse(err, HW_R_TOO_LARGE, "payload is %zu bytes; at most %zu", len, max_bytes);
 	if(len > INT32_MAX) return hw_error_refuse(err, HW_R_TOO_LARGE, "payload is %zu bytes", len);
 	if(!hw__utf8_valid(s, len)) return hw_error_refuse(err, HW_R_BAD_UTF8, "payload is not valid UTF-8");
 	rc = lex_check(s, len, &overflow, err);
@@ -215,8 +211,8 @@ int hw__json_parse_ex(const void *buf, size_t len, size_t max_bytes, int max_dep
 	if(s[i] != '{'){
 		if(strchr("[\"-0123456789tfn", s[i]))
 			return hw_error_refuse(err, HW_R_NOT_OBJECT, "top level is not a JSON object");
-		return hw_error_refuse(err, HW_R_BAD_JSON, "unexpected '%c' at byte %zu", s[i] >= 0x20 &&
-				s[i] < 0x7f ? s[i] : '?', i);
+		return hw_error_refuse(
+				err, HW_R_BAD_JSON, "unexpected '%c' at byte %zu", s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?', i);
 	}
 	/* json-c counts scalars as a level too: max_depth + 1 lets max_depth containers hold
 	 * scalars; walk() then enforces the container limit exactly. */
@@ -228,8 +224,7 @@ int hw__json_parse_ex(const void *buf, size_t len, size_t max_bytes, int max_dep
 	if(!obj){
 		if(jerr == json_tokener_error_depth)
 			rc = hw_error_refuse(err, HW_R_TOO_DEEP, "nesting deeper than %d levels", max_depth);
-		else if(jerr == json_tokener_continue)
-			rc = hw_error_refuse(err, HW_R_BAD_JSON, "truncated JSON");
+		else if(jerr == json_tokener_continue) rc = hw_error_refuse(err, HW_R_BAD_JSON, "truncated JSON");
 		else
 			rc = hw_error_refuse(err, HW_R_BAD_JSON, "%s at byte %zu", json_tokener_error_desc(jerr),
 					json_tokener_get_parse_end(tok));
@@ -313,14 +308,13 @@ int hw__j_int_val(json_object *v, const char *key, int64_t min, int64_t max, int
 	if(x == INT64_MAX && json_object_get_uint64(v) > (uint64_t)INT64_MAX)
 		return hw_error_refuse(err, HW_R_OUT_OF_RANGE, "'%s' is outside the 64-bit range", key);
 	if(x < min || x > max)
-		return hw_error_refuse(err, HW_R_OUT_OF_RANGE, "'%s' is %" PRId64 "; allowed %" PRId64 "..%" PRId64,
-				key, x, min, max);
+		return hw_error_refuse(
+				err, HW_R_OUT_OF_RANGE, "'%s' is %" PRId64 "; allowed %" PRId64 "..%" PRId64, key, x, min, max);
 	*out = x;
 	return HW_OK;
 }
 
-int hw__j_int(json_object *obj, const char *key, bool required, int64_t min, int64_t max, int64_t *out,
-		hw_error_t *err)
+int hw__j_int(json_object *obj, const char *key, bool required, int64_t min, int64_t max, int64_t *out, hw_error_t *err)
 {
 	json_object *v;
 	int rc = hw__j_get(obj, key, required, &v, err);
@@ -342,8 +336,7 @@ int hw__j_bool(json_object *obj, const char *key, bool required, bool *out, hw_e
 }
 
 /* The string value of key, or NULL when absent and optional. */
-static int get_string(json_object *obj, const char *key, bool required, const char **s, size_t *n,
-		hw_error_t *err)
+static int get_string(json_object *obj, const char *key, bool required, const char **s, size_t *n, hw_error_t *err)
 {
 	json_object *v;
 	int rc = hw__j_get(obj, key, required, &v, err);
@@ -406,8 +399,7 @@ int hw__j_text_dup(json_object *obj, const char *key, bool required, size_t max,
 	return HW_OK;
 }
 
-int hw__j_enum(json_object *obj, const char *key, bool required, const char *const *names, int count,
-		int *out, hw_error_t *err)
+int hw__j_enum(json_object *obj, const char *key, bool required, const char *const *names, int count, int *out, hw_error_t *err)
 {
 	const char *s;
 	size_t n;
@@ -440,8 +432,7 @@ int hw__j_obj(json_object *obj, const char *key, bool required, json_object **ou
 	return HW_OK;
 }
 
-int hw__j_arr(json_object *obj, const char *key, bool required, size_t max, json_object **out,
-		hw_error_t *err)
+int hw__j_arr(json_object *obj, const char *key, bool required, size_t max, json_object **out, hw_error_t *err)
 {
 	int rc = hw__j_get(obj, key, required, out, err);
 

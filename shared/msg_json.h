@@ -21,12 +21,11 @@ bool hw__utf8_valid(const unsigned char *s, size_t n);
  * strings, NaN/Infinity and trailing garbage), NOT_OBJECT, TOO_DEEP (more than max_depth
  * nested containers), BAD_KEY, TOO_MANY (an object over HW_MSG_MAX_MEMBERS members) and
  * OUT_OF_RANGE (an integer outside int64). On success the caller owns *out (json_object_put). */
-int hw__json_parse(const void *buf, size_t len, size_t max_bytes, int max_depth, json_object **out,
-		hw_error_t *err);
+int hw__json_parse(const void *buf, size_t len, size_t max_bytes, int max_depth, json_object **out, hw_error_t *err);
 
 /* hw__json_parse with a limit of max_members members per object instead of HW_MSG_MAX_MEMBERS. */
-int hw__json_parse_ex(const void *buf, size_t len, size_t max_bytes, int max_depth, int max_members,
-		json_object **out, hw_error_t *err);
+int hw__json_parse_ex(const void *buf, size_t len, size_t max_bytes, int max_depth, int max_members, json_object **out,
+		hw_error_t *err);
 
 /* Prefixes err->msg with "what: " (for nested objects and message names). Returns rc. */
 int hw__err_prefix(hw_error_t *err, int rc, const char *what);
@@ -42,8 +41,7 @@ int hw__err_encoding(hw_error_t *err, int rc, const char *what);
 /* Any value, borrowed (NULL when absent and optional). */
 int hw__j_get(json_object *obj, const char *key, bool required, json_object **val, hw_error_t *err);
 /* An integer (json int, not double/string) in min..max. */
-int hw__j_int(json_object *obj, const char *key, bool required, int64_t min, int64_t max, int64_t *out,
-		hw_error_t *err);
+int hw__j_int(json_object *obj, const char *key, bool required, int64_t min, int64_t max, int64_t *out, hw_error_t *err);
 /* The value of an integer json object in min..max; key names it in messages. */
 int hw__j_int_val(json_object *v, const char *key, int64_t min, int64_t max, int64_t *out, hw_error_t *err);
 /* A boolean. */
@@ -56,13 +54,11 @@ int hw__j_text(json_object *obj, const char *key, bool required, size_t max, cha
  * caller frees with free(), or stays NULL when the key is absent or the string empty. */
 int hw__j_text_dup(json_object *obj, const char *key, bool required, size_t max, char **dst, hw_error_t *err);
 /* A string that is one of names[0..count-1] (NULL entries skipped); *out = its index. */
-int hw__j_enum(json_object *obj, const char *key, bool required, const char *const *names, int count,
-		int *out, hw_error_t *err);
+int hw__j_enum(json_object *obj, const char *key, bool required, const char *const *names, int count, int *out, hw_error_t *err);
 /* An object (borrowed). */
 int hw__j_obj(json_object *obj, const char *key, bool required, json_object **out, hw_error_t *err);
 /* An array (borrowed) of at most max entries (HW_R_TOO_MANY). */
-int hw__j_arr(json_object *obj, const char *key, bool required, size_t max, json_object **out,
-		hw_error_t *err);
+int hw__j_arr(json_object *obj, const char *key, bool required, size_t max, json_object **out, hw_error_t *err);
 
 /* ---- writers. Each adds key to o; on allocation failure it sets *fail, and every writer is
  * a no-op once *fail is set or o is NULL, so an encoder checks once at the end. */

@@ -5,6 +5,7 @@
 #include "heartwire/msg.h"
 #include "msg_json.h"
 
+/* clang-format off */
 static const char *const verb_names[HW_VERB__COUNT] = {
 	[HW_VERB_NONE] = NULL,
 	[HW_VERB_SESSIONS] = "sessions", [HW_VERB_SESSION] = "session", [HW_VERB_EVENTS] = "events",
@@ -12,11 +13,14 @@ static const char *const verb_names[HW_VERB__COUNT] = {
 	[HW_VERB_FAIL] = "fail", [HW_VERB_CLEAR] = "clear", [HW_VERB_CLAIM] = "claim",
 	[HW_VERB_RELEASE] = "release", [HW_VERB_PAUSE] = "pause", [HW_VERB_UNPAUSE] = "unpause",
 };
+/* clang-format on */
 
+/* clang-format off */
 static const char *const reply_code_names[HW_REPLY__COUNT] = {
 	"bad_request", "unknown_session", "bad_filter", "conflict", "not_recoverable", "forbidden",
 	"internal", "unavailable",
 };
+/* clang-format on */
 
 const char *hw_verb_name(int verb)
 {
@@ -33,15 +37,18 @@ int hw_verb_parse(int kind, const char *name, int *verb, hw_error_t *err)
 {
 	for(int i = HW_VERB_NONE + 1; name && i < HW_VERB__COUNT; i++){
 		if(strcmp(verb_names[i], name) != 0) continue;
-		if((kind == HW_T_QUERY && hw_verb_is_command(i)) || (kind == HW_T_COMMAND && !hw_verb_is_command(i)))
-			break;
+		if((kind == HW_T_QUERY && hw_verb_is_command(i)) || (kind == HW_T_COMMAND && !hw_verb_is_command(i))) break;
 		*verb = i;
 		return HW_OK;
 	}
 	hw_error_set(err, HW_ERR_INVAL, "unknown %s verb '%.64s'; allowed: %s",
-			kind == HW_T_COMMAND ? "command" : kind == HW_T_QUERY ? "query" : "request", name ? name : "",
-			kind == HW_T_COMMAND ? HW_COMMAND_VERBS : kind == HW_T_QUERY ? HW_QUERY_VERBS :
-			HW_QUERY_VERBS ", " HW_COMMAND_VERBS);
+			kind == HW_T_COMMAND                 ? "command"
+					: kind == HW_T_QUERY ? "query"
+							     : "request",
+			name ? name : "",
+			kind == HW_T_COMMAND                 ? HW_COMMAND_VERBS
+					: kind == HW_T_QUERY ? HW_QUERY_VERBS
+							     : HW_QUERY_VERBS ", " HW_COMMAND_VERBS);
 	if(err) err->reason = HW_R_BAD_VALUE;
 	return HW_ERR_INVAL;
 }
@@ -119,8 +126,7 @@ static int required_for_verb(const hw_request_t *r, hw_error_t *err)
 	return HW_OK;
 }
 
-int hw_request_decode(int kind, const char *verb, const void *buf, size_t len, hw_request_t *out,
-		hw_error_t *err)
+int hw_request_decode(int kind, const char *verb, const void *buf, size_t len, hw_request_t *out, hw_error_t *err)
 {
 	json_object *o = NULL, *v;
 	int rc;
@@ -223,8 +229,10 @@ int hw_reply_code_parse(const char *name, int *code, hw_error_t *err)
 			return HW_OK;
 		}
 	}
-	hw_error_set(err, HW_ERR_INVAL, "reply code '%.64s' is not one of bad_request, unknown_session, "
-			"bad_filter, conflict, not_recoverable, forbidden, internal, unavailable", name ? name : "");
+	hw_error_set(err, HW_ERR_INVAL,
+			"reply code '%.64s' is not one of bad_request, unknown_session, "
+			"bad_filter, conflict, not_recoverable, forbidden, internal, unavailable",
+			name ? name : "");
 	if(err) err->reason = HW_R_BAD_VALUE;
 	return HW_ERR_INVAL;
 }
@@ -289,7 +297,8 @@ int hw_reply_encode_ok(const char *data_json, const char *corr, char **out, size
 	if(!o) fail = true;
 	hw__w_bool(o, "ok", true, &fail);
 	if(data){
-		json_object_object_foreach(data, key, val){
+		json_object_object_foreach(data, key, val)
+		{
 			if(val) hw__w_add(o, key, json_object_get(val), &fail);
 			else hw__w_null(o, key, &fail);
 		}
@@ -329,8 +338,7 @@ static void utf8_sanitize(char *dst, size_t max, const char *s)
 	dst[o] = '\0';
 }
 
-int hw_reply_encode_error(int code, const char *message, const char *corr, char **out, size_t *outlen,
-		hw_error_t *err)
+int hw_reply_encode_error(int code, const char *message, const char *corr, char **out, size_t *outlen, hw_error_t *err)
 {
 	char msg[HW_TEXT_MAX + 1];
 	bool fail = false;

@@ -3,15 +3,19 @@
 
 #include "heartwire/states.h"
 
+/* clang-format off */
 static const char *const state_names[HW_STATE__COUNT] = {
 	"none", "starting", "active", "idle", "recovering", "stalled", "lost", "crashed", "completed",
 	"failed", "cleared",
 };
+/* clang-format on */
 
+/* clang-format off */
 static const char *const cause_names[HW_CAUSE__COUNT] = {
 	"none", "missed_heartbeats", "no_progress", "child_stopped", "will", "timeout", "exit_code",
 	"signal", "end", "operator", "not_resumable", "restart_limit",
 };
+/* clang-format on */
 
 const char *hw_state_name(int state)
 {
@@ -60,22 +64,19 @@ bool hw_state_terminal(int state)
 
 bool hw_state_recoverable(int state)
 {
-	return state == HW_STATE_STALLED || state == HW_STATE_LOST || state == HW_STATE_CRASHED ||
-		state == HW_STATE_CLEARED;
+	return state == HW_STATE_STALLED || state == HW_STATE_LOST || state == HW_STATE_CRASHED || state == HW_STATE_CLEARED;
 }
 
 bool hw_state_live(int state)
 {
-	return state == HW_STATE_STARTING || state == HW_STATE_ACTIVE || state == HW_STATE_IDLE ||
-		state == HW_STATE_RECOVERING;
+	return state == HW_STATE_STARTING || state == HW_STATE_ACTIVE || state == HW_STATE_IDLE || state == HW_STATE_RECOVERING;
 }
 
 bool hw_state_cause_ok(int state, int cause)
 {
 	switch(state){
 	case HW_STATE_STALLED:
-		return cause == HW_CAUSE_MISSED_HEARTBEATS || cause == HW_CAUSE_NO_PROGRESS ||
-			cause == HW_CAUSE_CHILD_STOPPED;
+		return cause == HW_CAUSE_MISSED_HEARTBEATS || cause == HW_CAUSE_NO_PROGRESS || cause == HW_CAUSE_CHILD_STOPPED;
 	case HW_STATE_LOST:
 		return cause == HW_CAUSE_WILL || cause == HW_CAUSE_TIMEOUT;
 	case HW_STATE_CRASHED:
@@ -83,8 +84,7 @@ bool hw_state_cause_ok(int state, int cause)
 	case HW_STATE_COMPLETED:
 		return cause == HW_CAUSE_EXIT_CODE || cause == HW_CAUSE_END;
 	case HW_STATE_FAILED:
-		return cause == HW_CAUSE_OPERATOR || cause == HW_CAUSE_NOT_RESUMABLE ||
-			cause == HW_CAUSE_RESTART_LIMIT;
+		return cause == HW_CAUSE_OPERATOR || cause == HW_CAUSE_NOT_RESUMABLE || cause == HW_CAUSE_RESTART_LIMIT;
 	case HW_STATE_CLEARED:
 		return cause == HW_CAUSE_OPERATOR;
 	default:

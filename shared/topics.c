@@ -16,6 +16,7 @@ typedef struct level {
 
 /* The shape of each kind after the root: fixed levels, with '\1' for the machine level
  * and '\2' for the id level. Agent kinds: m/{machine}/s/{session}/{name}. */
+/* clang-format off */
 static const char *const kind_names[HW_T__COUNT] = {
                 [HW_T_UNKNOWN] = "unknown",
                 [HW_T_BIRTH] = "birth",
@@ -34,8 +35,10 @@ static const char *const kind_names[HW_T__COUNT] = {
                 [HW_T_COMMAND] = "command",
                 [HW_T_COLLECTOR_METRICS] = "collector/metrics",
 };
+/* clang-format on */
 
 /* What the id of each kind is called in error messages. */
+/* clang-format off */
 static const char *const id_what[HW_T__COUNT] = {
                 [HW_T_BIRTH] = "session id",
                 [HW_T_HB] = "session id",
@@ -51,6 +54,7 @@ static const char *const id_what[HW_T__COUNT] = {
                 [HW_T_COMMAND] = "command verb",
                 [HW_T_COLLECTOR_METRICS] = "collector id",
 };
+/* clang-format on */
 
 const char *hw_topic_kind_name(int kind)
 {
@@ -65,8 +69,7 @@ static bool kind_is_agent(int kind)
 
 static bool kind_has_id(int kind)
 {
-	return kind > HW_T_UNKNOWN && kind < HW_T__COUNT && kind != HW_T_STATE_SUMMARY &&
-	       kind != HW_T_STATE_PAUSE;
+	return kind > HW_T_UNKNOWN && kind < HW_T__COUNT && kind != HW_T_STATE_SUMMARY && kind != HW_T_STATE_PAUSE;
 }
 
 int hw_topic_root_check(const char *root, hw_error_t *err)
@@ -76,29 +79,25 @@ int hw_topic_root_check(const char *root, hw_error_t *err)
 	if(!root) return hw_error_set(err, HW_ERR_INVAL, "topic root is missing");
 	n = strlen(root);
 	if(n == 0 || n > HW_TOPIC_ROOT_MAX)
-		return hw_error_set(err, HW_ERR_INVAL, "topic root must be 1-%d characters, not %zu",
-		                HW_TOPIC_ROOT_MAX, n);
+		return hw_error_set(err, HW_ERR_INVAL, "topic root must be 1-%d characters, not %zu", HW_TOPIC_ROOT_MAX, n);
 	if(root[0] == '$')
-		return hw_error_set(err, HW_ERR_INVAL,
-		                "topic root '%s' starts with '$' (reserved by the broker)", root);
+		return hw_error_set(err, HW_ERR_INVAL, "topic root '%s' starts with '$' (reserved by the broker)", root);
 	for(size_t i = 0; i < n; i++){
 		unsigned char c = (unsigned char)root[i];
 		if(c == '/'){
 			if(level_len == 0)
-				return hw_error_set(err, HW_ERR_INVAL,
-				                "topic root '%s' has an empty level at position %zu", root,
-				                i);
+				return hw_error_set(
+						err, HW_ERR_INVAL, "topic root '%s' has an empty level at position %zu", root, i);
 			level_len = 0;
 			continue;
 		}
 		if(c <= 0x20 || c >= 0x7f)
 			return hw_error_set(err, HW_ERR_INVAL,
-			                "topic root has byte 0x%02x at position %zu; allowed: printable "
-			                "ASCII without spaces",
-			                c, i);
+					"topic root has byte 0x%02x at position %zu; allowed: printable "
+					"ASCII without spaces",
+					c, i);
 		if(c == '+' || c == '#')
-			return hw_error_set(err, HW_ERR_INVAL,
-			                "topic root '%s' has wildcard '%c' at position %zu", root, c, i);
+			return hw_error_set(err, HW_ERR_INVAL, "topic root '%s' has wildcard '%c' at position %zu", root, c, i);
 		level_len++;
 	}
 	if(level_len == 0) return hw_error_set(err, HW_ERR_INVAL, "topic root '%s' ends with '/'", root);
@@ -121,8 +120,8 @@ static bool puts0(char *buf, size_t len, size_t *o, const char *s)
 }
 
 /* Builds a topic or, when wild is true, a filter with '+' for NULL ids. */
-static int topic_make(char *buf, size_t len, const char *root, int kind, const char *machine, const char *id,
-                bool wild, hw_error_t *err)
+static int topic_make(char *buf, size_t len, const char *root, int kind, const char *machine, const char *id, bool wild,
+		hw_error_t *err)
 {
 	size_t o = 0;
 	bool ok = true;
@@ -149,37 +148,32 @@ static int topic_make(char *buf, size_t len, const char *root, int kind, const c
 	ok = puts0(buf, len, &o, root);
 	if(kind_is_agent(kind) || agent_all){
 		ok = ok && puts0(buf, len, &o, "/m/") && puts0(buf, len, &o, machine ? machine : "+") &&
-		     puts0(buf, len, &o, "/s/") && puts0(buf, len, &o, id ? id : "+") &&
-		     puts0(buf, len, &o, "/") && puts0(buf, len, &o, agent_all ? "+" : kind_names[kind]);
+				puts0(buf, len, &o, "/s/") && puts0(buf, len, &o, id ? id : "+") && puts0(buf, len, &o, "/") &&
+				puts0(buf, len, &o, agent_all ? "+" : kind_names[kind]);
 	}else if(kind == HW_T_QUERY || kind == HW_T_COMMAND){
-		ok = ok && puts0(buf, len, &o, kind == HW_T_QUERY ? "/q/" : "/cmd/") &&
-		     puts0(buf, len, &o, id ? id : "+");
+		ok = ok && puts0(buf, len, &o, kind == HW_T_QUERY ? "/q/" : "/cmd/") && puts0(buf, len, &o, id ? id : "+");
 	}else if(kind == HW_T_COLLECTOR_METRICS){
 		ok = ok && puts0(buf, len, &o, "/collector/") && puts0(buf, len, &o, id ? id : "+") &&
-		     puts0(buf, len, &o, "/metrics");
+				puts0(buf, len, &o, "/metrics");
 	}else{
 		ok = ok && puts0(buf, len, &o, "/") && puts0(buf, len, &o, kind_names[kind]);
-		if(kind_has_id(kind))
-			ok = ok && puts0(buf, len, &o, "/") && puts0(buf, len, &o, id ? id : "+");
+		if(kind_has_id(kind)) ok = ok && puts0(buf, len, &o, "/") && puts0(buf, len, &o, id ? id : "+");
 	}
 	if(!ok){
 		buf[0] = '\0';
-		hw_error_set(err, HW_ERR_INVAL, "topic %s does not fit in %zu bytes",
-		                hw_topic_kind_name(kind), len);
+		hw_error_set(err, HW_ERR_INVAL, "topic %s does not fit in %zu bytes", hw_topic_kind_name(kind), len);
 		if(err) err->reason = HW_R_TOO_LARGE;
 		return HW_ERR_INVAL;
 	}
 	return HW_OK;
 }
 
-int hw_topic_build(char *buf, size_t len, const char *root, int kind, const char *machine, const char *id,
-                hw_error_t *err)
+int hw_topic_build(char *buf, size_t len, const char *root, int kind, const char *machine, const char *id, hw_error_t *err)
 {
 	return topic_make(buf, len, root, kind, machine, id, false, err);
 }
 
-int hw_topic_filter(char *buf, size_t len, const char *root, int kind, const char *machine, const char *id,
-                hw_error_t *err)
+int hw_topic_filter(char *buf, size_t len, const char *root, int kind, const char *machine, const char *id, hw_error_t *err)
 {
 	return topic_make(buf, len, root, kind, machine, id, true, err);
 }
@@ -224,8 +218,7 @@ static int level_id(char dst[HW_ID_MAX + 1], const char *what, const level_t *l,
 {
 	hw_error_t e;
 
-	if(hw_id_check_n(what, l->p, l->n, &e) != HW_OK)
-		return hw_error_refuse(err, HW_R_BAD_ID, "%s", e.msg);
+	if(hw_id_check_n(what, l->p, l->n, &e) != HW_OK) return hw_error_refuse(err, HW_R_BAD_ID, "%s", e.msg);
 	memcpy(dst, l->p, l->n);
 	dst[l->n] = '\0';
 	return HW_OK;
@@ -246,15 +239,12 @@ static int topic_match(const level_t *lv, size_t nlv, hw_topic_t *out, hw_error_
 	const level_t *idl = NULL;
 	int rc;
 
-	if(nlv == 5 && level_is(&lv[0], "m") && level_is(&lv[2], "s") &&
-	                (kind = agent_kind(&lv[4])) != HW_T_UNKNOWN){
+	if(nlv == 5 && level_is(&lv[0], "m") && level_is(&lv[2], "s") && (kind = agent_kind(&lv[4])) != HW_T_UNKNOWN){
 		if((rc = level_id(out->machine, "machine id", &lv[1], err)) != HW_OK) return rc;
 		idl = &lv[3];
 	}else if(nlv == 3 && level_is(&lv[0], "state") && lv[1].n == 1 &&
-	                (lv[1].p[0] == 's' || lv[1].p[0] == 'p' || lv[1].p[0] == 'm')){
-		kind = lv[1].p[0] == 's'   ? HW_T_STATE_SESSION
-		       : lv[1].p[0] == 'p' ? HW_T_STATE_PROJECT
-		                           : HW_T_STATE_MACHINE;
+			(lv[1].p[0] == 's' || lv[1].p[0] == 'p' || lv[1].p[0] == 'm')){
+		kind = lv[1].p[0] == 's' ? HW_T_STATE_SESSION : lv[1].p[0] == 'p' ? HW_T_STATE_PROJECT : HW_T_STATE_MACHINE;
 		idl = &lv[2];
 	}else if(nlv == 2 && level_is(&lv[0], "state") && level_is(&lv[1], "summary")){
 		kind = HW_T_STATE_SUMMARY;
@@ -276,8 +266,7 @@ static int topic_match(const level_t *lv, size_t nlv, hw_topic_t *out, hw_error_
 		kind = HW_T_COMMAND;
 		idl = &lv[1];
 	}else{
-		return hw_error_refuse(
-		                err, HW_R_BAD_TOPIC, "topic does not match any shape of the heartwire tree");
+		return hw_error_refuse(err, HW_R_BAD_TOPIC, "topic does not match any shape of the heartwire tree");
 	}
 	if(idl && (rc = level_id(out->id, id_what[kind], idl, err)) != HW_OK){
 		out->machine[0] = '\0';
@@ -301,27 +290,21 @@ int hw_topic_parse(const char *root, const char *topic, size_t n, hw_topic_t *ou
 	if(!root) root = HW_TOPIC_ROOT_DEFAULT;
 	if((rc = hw_topic_root_check(root, err)) != HW_OK) return rc;
 	if(!topic || n == 0) return hw_error_refuse(err, HW_R_EMPTY, "topic is empty");
-	if(n > HW_TOPIC_MAX)
-		return hw_error_refuse(
-		                err, HW_R_TOO_LARGE, "topic is %zu bytes; at most %d", n, HW_TOPIC_MAX);
+	if(n > HW_TOPIC_MAX) return hw_error_refuse(err, HW_R_TOO_LARGE, "topic is %zu bytes; at most %d", n, HW_TOPIC_MAX);
 
 	/* Bytes: no NUL, valid UTF-8. Levels: none empty, no wildcard, anywhere (the root too). */
 	start = 0;
 	for(i = 0; i < n; i += k){
 		unsigned char c = (unsigned char)topic[i];
 		k = 1;
-		if(c == '\0')
-			return hw_error_refuse(err, HW_R_BAD_UTF8, "topic has a NUL byte at position %zu", i);
+		if(c == '\0') return hw_error_refuse(err, HW_R_BAD_UTF8, "topic has a NUL byte at position %zu", i);
 		if(c >= 0x80 && (k = utf8_seq((const unsigned char *)topic + i, n - i)) == 0)
-			return hw_error_refuse(
-			                err, HW_R_BAD_UTF8, "topic has invalid UTF-8 at position %zu", i);
+			return hw_error_refuse(err, HW_R_BAD_UTF8, "topic has invalid UTF-8 at position %zu", i);
 		if(c == '+' || c == '#')
-			return hw_error_refuse(
-			                err, HW_R_WILDCARD, "topic has wildcard '%c' at position %zu", c, i);
+			return hw_error_refuse(err, HW_R_WILDCARD, "topic has wildcard '%c' at position %zu", c, i);
 		if(c == '/'){
 			if(i == start)
-				return hw_error_refuse(err, HW_R_EMPTY_LEVEL,
-				                "topic has an empty level at position %zu", i);
+				return hw_error_refuse(err, HW_R_EMPTY_LEVEL, "topic has an empty level at position %zu", i);
 			start = i + 1;
 		}
 	}
@@ -339,8 +322,8 @@ int hw_topic_parse(const char *root, const char *topic, size_t n, hw_topic_t *ou
 	for(i = start; i <= n; i++){
 		if(i < n && topic[i] != '/') continue;
 		if(nlv == TOPIC_LEVELS_MAX)
-			return hw_error_refuse(err, HW_R_BAD_TOPIC,
-			                "topic has more than %d levels after the root", TOPIC_LEVELS_MAX);
+			return hw_error_refuse(
+					err, HW_R_BAD_TOPIC, "topic has more than %d levels after the root", TOPIC_LEVELS_MAX);
 		lv[nlv].p = topic + start;
 		lv[nlv].n = i - start;
 		nlv++;

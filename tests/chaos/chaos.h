@@ -30,7 +30,7 @@
 typedef struct ch_env {
 	hwt_broker_t broker;
 	hwt_store_t store;
-	char dir[256];  /* logs, agent state */
+	char dir[256]; /* logs, agent state */
 	char db[64];
 	int startup_grace_ms;
 } ch_env_t;
@@ -213,14 +213,14 @@ static const char *const ch_alert_names[CH_ALERT_KINDS] = {"stalled", "lost", "c
 
 typedef struct ch_sess {
 	char id[HW_ID_MAX + 1];
-	bool present;        /* false after a zero-length retained publish */
+	bool present; /* false after a zero-length retained publish */
 	int state, cause;
 	int64_t epoch, version, last_hb_at, state_since, pid;
 	bool has_exit;
 	hw_exit_t exit;
-	int64_t at_ms;       /* hwt_now_ms() of the last update */
+	int64_t at_ms; /* hwt_now_ms() of the last update */
 	int updates;
-	int backwards;       /* publications older than one seen before (version went down) */
+	int backwards; /* publications older than one seen before (version went down) */
 	int alerts[CH_ALERT_KINDS];
 	int false_alarms;
 	int64_t first_alert_ms[CH_ALERT_KINDS];
@@ -230,9 +230,9 @@ typedef struct ch_watch {
 	hw_mqtt_t *m;
 	ch_sess_t *s;
 	int ns, cap;
-	int *index;          /* open addressing: slot -> session index + 1 (0 empty) */
+	int *index; /* open addressing: slot -> session index + 1 (0 empty) */
 	int index_cap;
-	int backwards;       /* total */
+	int backwards; /* total */
 	char summary[8192];
 } ch_watch_t;
 
@@ -325,10 +325,14 @@ static inline int ch_pump(ch_watch_t *w)
 					if(d.version < s->version){
 						s->backwards++;
 						w->backwards++;
-						fprintf(stderr, "watcher: %s went backwards: version %lld (%s/%s, epoch %lld) after %lld "
-								"(%s/%s, epoch %lld)\n", s->id, (long long)d.version, hw_state_name(d.state),
+						fprintf(stderr,
+								"watcher: %s went backwards: version %lld (%s/%s, epoch %lld) "
+								"after %lld "
+								"(%s/%s, epoch %lld)\n",
+								s->id, (long long)d.version, hw_state_name(d.state),
 								hw_cause_name(d.cause), (long long)d.epoch, (long long)s->version,
-								hw_state_name(s->state), hw_cause_name(s->cause), (long long)s->epoch);
+								hw_state_name(s->state), hw_cause_name(s->cause),
+								(long long)s->epoch);
 					}else{
 						s->present = true;
 						s->state = d.state;
@@ -416,8 +420,7 @@ static inline hw_mqtt_t *ch_client(const char *url, const char *prefix, const hw
 }
 
 /* Publishes at QoS 1 and waits for the PUBACK (an acknowledged update). */
-static inline int ch_pub(hw_mqtt_t *m, int kind, const char *mid, const char *sid, const char *json, size_t len,
-		bool retain)
+static inline int ch_pub(hw_mqtt_t *m, int kind, const char *mid, const char *sid, const char *json, size_t len, bool retain)
 {
 	char topic[HW_TOPIC_MAX];
 	hw_error_t err;
@@ -468,8 +471,8 @@ static inline int ch_pub_hb(hw_mqtt_t *m, const char *mid, const char *sid, int6
 }
 
 /* An agent event of type `type` (HW_EV_*) with text. */
-static inline int ch_pub_ev(hw_mqtt_t *m, const char *mid, const char *sid, int64_t epoch, int64_t seq, int type,
-		const char *text)
+static inline int ch_pub_ev(
+		hw_mqtt_t *m, const char *mid, const char *sid, int64_t epoch, int64_t seq, int type, const char *text)
 {
 	hw_ev_t ev = HW_EV_INIT;
 	char *json;
@@ -509,8 +512,8 @@ static inline void ch_db_close(ch_db_t *d)
 }
 
 /* Reads sessions/{id}: state, cause (names), epoch, exit code (-1 none). 0 when found. */
-static inline int ch_db_session(ch_db_t *d, const char *id, char *state, size_t slen, char *cause, size_t clen,
-		int64_t *epoch, int *exit_code)
+static inline int ch_db_session(
+		ch_db_t *d, const char *id, char *state, size_t slen, char *cause, size_t clen, int64_t *epoch, int *exit_code)
 {
 	mongoc_collection_t *coll = mongoc_client_get_collection(d->c, d->db, "sessions");
 	mongoc_cursor_t *cur;
@@ -613,14 +616,18 @@ static inline int ch_db_chain(ch_db_t *d, const char *sid, const char *final, bo
 		char fs[24] = "", fc[24] = "", ts[24] = "", tc[24] = "";
 		if(bson_iter_init_find(&it, doc, "from") && bson_iter_recurse(&it, &sub)){
 			while(bson_iter_next(&sub)){
-				if(strcmp(bson_iter_key(&sub), "state") == 0) snprintf(fs, sizeof(fs), "%s", bson_iter_utf8(&sub, NULL));
-				if(strcmp(bson_iter_key(&sub), "cause") == 0) snprintf(fc, sizeof(fc), "%s", bson_iter_utf8(&sub, NULL));
+				if(strcmp(bson_iter_key(&sub), "state") == 0)
+					snprintf(fs, sizeof(fs), "%s", bson_iter_utf8(&sub, NULL));
+				if(strcmp(bson_iter_key(&sub), "cause") == 0)
+					snprintf(fc, sizeof(fc), "%s", bson_iter_utf8(&sub, NULL));
 			}
 		}
 		if(bson_iter_init_find(&it, doc, "to") && bson_iter_recurse(&it, &sub)){
 			while(bson_iter_next(&sub)){
-				if(strcmp(bson_iter_key(&sub), "state") == 0) snprintf(ts, sizeof(ts), "%s", bson_iter_utf8(&sub, NULL));
-				if(strcmp(bson_iter_key(&sub), "cause") == 0) snprintf(tc, sizeof(tc), "%s", bson_iter_utf8(&sub, NULL));
+				if(strcmp(bson_iter_key(&sub), "state") == 0)
+					snprintf(ts, sizeof(ts), "%s", bson_iter_utf8(&sub, NULL));
+				if(strcmp(bson_iter_key(&sub), "cause") == 0)
+					snprintf(tc, sizeof(tc), "%s", bson_iter_utf8(&sub, NULL));
 			}
 		}
 		snprintf(e[n].from, sizeof(e[n].from), "%s/%s", fs, fc);

@@ -140,11 +140,13 @@ static void TEST_every_wrapper_connection_has_nagle_off(void)
 
 int main(void)
 {
+	/* clang-format off */
 	static const hwtest_case_t cases[] = {
 		HWTEST(TEST_agent_started_with_the_broker_down),
 		HWTEST(TEST_every_wrapper_connection_has_nagle_off),
 		HWTEST_END,
 	};
+	/* clang-format on */
 
 	if(hwtest_init() != 0) return 1;
 	if(hwtest_suite("chaos_agent_broker_down", suite_init, suite_cleanup, cases) != 0) return 1;

@@ -112,7 +112,9 @@ static void outage_round(const char *tag, bool freeze, int freeze_ms, const char
 	for(int i = 0; i < N_ALL; i++){
 		snprintf(sids[i], sizeof(sids[i]), "%s-%s-%02d", tag, i < N_RUN ? "run" : "end", i);
 		agents[i] = ch_agent(&env, NULL, "m-br", sids[i], INTERVAL, opts,
-				i < N_RUN ? run_cmd : (i - N_RUN) % 2 ? end5_cmd : end0_cmd);
+				i < N_RUN                         ? run_cmd
+						: (i - N_RUN) % 2 ? end5_cmd
+								  : end0_cmd);
 		CU_ASSERT_FATAL(agents[i] > 0);
 	}
 	for(int i = 0; i < N_ALL; i++){
@@ -137,14 +139,14 @@ static void outage_round(const char *tag, bool freeze, int freeze_ms, const char
 		CU_ASSERT_EQUAL(hwt_wait_pid(agents[i], 40000, &status), 0);
 		CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == code);
 		agents[i] = 0;
-		CU_ASSERT(HWT_WAIT_UNTIL(ch_is(&w, sids[i], code ? HW_STATE_CRASHED : HW_STATE_COMPLETED, HW_CAUSE_EXIT_CODE),
-				20000));
+		CU_ASSERT(HWT_WAIT_UNTIL(
+				ch_is(&w, sids[i], code ? HW_STATE_CRASHED : HW_STATE_COMPLETED, HW_CAUSE_EXIT_CODE), 20000));
 		CU_ASSERT(HWT_WAIT_UNTIL(ch_db_is(&db, sids[i], code ? "crashed" : "completed", "exit_code"), 20000));
 	}
 	/* the running ones are active again, under a newer epoch (their agents reconnected) */
 	for(int i = 0; i < N_RUN; i++){
-		CU_ASSERT(HWT_WAIT_UNTIL(ch_is(&w, sids[i], HW_STATE_ACTIVE, -1) && ch_find(&w, sids[i])->epoch > epochs[i],
-				30000));
+		CU_ASSERT(HWT_WAIT_UNTIL(
+				ch_is(&w, sids[i], HW_STATE_ACTIVE, -1) && ch_find(&w, sids[i])->epoch > epochs[i], 30000));
 		CU_ASSERT(HWT_WAIT_UNTIL(ch_db_is(&db, sids[i], "active", NULL), 20000));
 	}
 	/* flaps: counted in state/summary exactly as the audit log shows them */
@@ -178,11 +180,13 @@ static void TEST_broker_frozen_longer_than_keepalive_flaps_are_counted(void)
 
 int main(void)
 {
+	/* clang-format off */
 	static const hwtest_case_t cases[] = {
 		HWTEST(TEST_broker_restart_agents_reconnect_with_new_epochs),
 		HWTEST(TEST_broker_frozen_longer_than_keepalive_flaps_are_counted),
 		HWTEST_END,
 	};
+	/* clang-format on */
 
 	if(hwtest_init() != 0) return 1;
 	if(hwtest_suite("chaos_broker_restart", suite_init, suite_cleanup, cases) != 0) return 1;

@@ -76,13 +76,14 @@ static void TEST_collector_sigkill_twice_while_sessions_run_and_end(void)
 	snprintf(script_end, sizeof(script_end), "while [ ! -e %s ]; do sleep 0.05; done; exit 0", trigger);
 	snprintf(script_crash, sizeof(script_crash), "while [ ! -e %s ]; do sleep 0.05; done; exit 3", trigger);
 	for(int i = 0; i < N_ALL; i++){
-		const char *const *cmd = i < N_RUN || i >= N_RUN + N_END + N_CRASH ? run_cmd : i < N_RUN + N_END ? end_cmd : crash_cmd;
+		const char *const *cmd = i < N_RUN || i >= N_RUN + N_END + N_CRASH ? run_cmd
+				: i < N_RUN + N_END                                ? end_cmd
+										   : crash_cmd;
 		snprintf(sids[i], sizeof(sids[i]), "ck-%s-%02d", group(i), i);
 		agents[i] = ch_agent(&env, NULL, i % 2 ? "m-a" : "m-b", sids[i], INTERVAL, NULL, cmd);
 		CU_ASSERT_FATAL(agents[i] > 0);
 	}
-	for(int i = 0; i < N_ALL; i++)
-		CU_ASSERT_FATAL(HWT_WAIT_UNTIL(ch_is(&w, sids[i], HW_STATE_ACTIVE, -1), 20000));
+	for(int i = 0; i < N_ALL; i++) CU_ASSERT_FATAL(HWT_WAIT_UNTIL(ch_is(&w, sids[i], HW_STATE_ACTIVE, -1), 20000));
 
 	/* round 1: the collector dies; meanwhile 4 sessions complete, 4 crash, 4 agents die */
 	ch_coll_kill(&coll, SIGKILL);
@@ -127,9 +128,16 @@ static void TEST_collector_sigkill_twice_while_sessions_run_and_end(void)
 	for(int i = 0; i < N_ALL; i++){
 		int st = HW_STATE_ACTIVE, ca = -1;
 		if(i >= N_RUN){
-			if(i < N_RUN + N_END){ st = HW_STATE_COMPLETED; ca = HW_CAUSE_EXIT_CODE; }
-			else if(i < N_RUN + N_END + N_CRASH){ st = HW_STATE_CRASHED; ca = HW_CAUSE_EXIT_CODE; }
-			else{ st = HW_STATE_LOST; ca = HW_CAUSE_WILL; }
+			if(i < N_RUN + N_END){
+				st = HW_STATE_COMPLETED;
+				ca = HW_CAUSE_EXIT_CODE;
+			}else if(i < N_RUN + N_END + N_CRASH){
+				st = HW_STATE_CRASHED;
+				ca = HW_CAUSE_EXIT_CODE;
+			}else{
+				st = HW_STATE_LOST;
+				ca = HW_CAUSE_WILL;
+			}
 		}
 		CU_ASSERT(HWT_WAIT_UNTIL(ch_is(&w, sids[i], st, ca), 20000));
 		if(!ch_is(&w, sids[i], st, ca)) fprintf(stderr, "%s is not %s\n", sids[i], hw_state_name(st));
@@ -144,9 +152,16 @@ static void TEST_collector_sigkill_twice_while_sessions_run_and_end(void)
 	for(int i = 0; i < N_ALL; i++){
 		const char *st = "active", *ca = NULL;
 		if(i >= N_RUN){
-			if(i < N_RUN + N_END){ st = "completed"; ca = "exit_code"; }
-			else if(i < N_RUN + N_END + N_CRASH){ st = "crashed"; ca = "exit_code"; }
-			else{ st = "lost"; ca = "will"; }
+			if(i < N_RUN + N_END){
+				st = "completed";
+				ca = "exit_code";
+			}else if(i < N_RUN + N_END + N_CRASH){
+				st = "crashed";
+				ca = "exit_code";
+			}else{
+				st = "lost";
+				ca = "will";
+			}
 		}
 		CU_ASSERT(HWT_WAIT_UNTIL(ch_db_is(&db, sids[i], st, ca), 20000));
 	}
@@ -159,16 +174,18 @@ static void TEST_collector_sigkill_twice_while_sessions_run_and_end(void)
 	for(int i = 0; i < N_ALL; i++){
 		ch_sess_t *s = ch_find(&w, sids[i]);
 		CU_ASSERT_FATAL(s != NULL);
-		CU_ASSERT_EQUAL(s->alerts[0], 0); /* stalled */
-		CU_ASSERT_EQUAL(s->alerts[4], 0); /* recovered */
+		CU_ASSERT_EQUAL(s->alerts[0], 0);                                    /* stalled */
+		CU_ASSERT_EQUAL(s->alerts[4], 0);                                    /* recovered */
 		CU_ASSERT_EQUAL(s->alerts[1], i >= N_RUN + N_END + N_CRASH ? 1 : 0); /* lost: the killed agents only */
 		CU_ASSERT_EQUAL(s->alerts[2], (i >= N_RUN + N_END && i < N_RUN + N_END + N_CRASH) ? 1 : 0);
 		if(s->alerts[0] || s->alerts[4]) fprintf(stderr, "%s: false stalled/recovered alerts\n", sids[i]);
 	}
 	/* the audit log: each transition exactly once, one chain to the final state */
 	for(int i = 0; i < N_ALL; i++){
-		const char *final = i < N_RUN ? "active/none" : i < N_RUN + N_END ? "completed/exit_code" :
-			i < N_RUN + N_END + N_CRASH ? "crashed/exit_code" : "lost/will";
+		const char *final = i < N_RUN                 ? "active/none"
+				: i < N_RUN + N_END           ? "completed/exit_code"
+				: i < N_RUN + N_END + N_CRASH ? "crashed/exit_code"
+							      : "lost/will";
 		CU_ASSERT(ch_db_chain_wait(&db, sids[i], final, 10000) == 0);
 	}
 	for(int i = 0; i < 60; i++){
@@ -183,10 +200,12 @@ static void TEST_collector_sigkill_twice_while_sessions_run_and_end(void)
 
 int main(void)
 {
+	/* clang-format off */
 	static const hwtest_case_t cases[] = {
 		HWTEST(TEST_collector_sigkill_twice_while_sessions_run_and_end),
 		HWTEST_END,
 	};
+	/* clang-format on */
 
 	if(hwtest_init() != 0) return 1;
 	if(hwtest_suite("chaos_collector_kill", suite_init, suite_cleanup, cases) != 0) return 1;

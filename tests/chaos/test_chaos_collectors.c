@@ -75,7 +75,9 @@ static void TEST_leader_killed_under_load_the_other_carries_on(void)
 	for(int i = 0; i < N_ALL; i++){
 		snprintf(sids[i], sizeof(sids[i]), "grp-%s-%02d", i < N_RUN ? "run" : i < N_RUN + N_END ? "end" : "crash", i);
 		agents[i] = ch_agent(&env, NULL, i % 2 ? "m-g1" : "m-g2", sids[i], INTERVAL, NULL,
-				i < N_RUN ? run_cmd : i < N_RUN + N_END ? end_cmd : crash_cmd);
+				i < N_RUN                           ? run_cmd
+						: i < N_RUN + N_END ? end_cmd
+								    : crash_cmd);
 		CU_ASSERT_FATAL(agents[i] > 0);
 	}
 	staller = ch_agent(&env, NULL, "m-g1", "grp-stall", INTERVAL, NULL, stall_cmd);
@@ -115,8 +117,7 @@ static void TEST_leader_killed_under_load_the_other_carries_on(void)
 	/* B takes over: the lease runs out, B takes it, waits a lease, loads and subscribes */
 	CU_ASSERT_FATAL(ch_presence_wait(env.broker.url, cb.id, "online", 30000) == 0);
 	t_led = hwt_now_ms();
-	printf("\n    leader SIGKILLed -> the other one leads after %lld ms (lease %s ms)\n", (long long)(t_led - t_kill),
-			LEASE);
+	printf("\n    leader SIGKILLed -> the other one leads after %lld ms (lease %s ms)\n", (long long)(t_led - t_kill), LEASE);
 	CU_ASSERT(log_has(&cb, "leading group chaosgroup"));
 	CU_ASSERT_EQUAL(hwt_wait_pid(load, 60000, &status), 0);
 
@@ -147,7 +148,8 @@ static void TEST_leader_killed_under_load_the_other_carries_on(void)
 	CU_ASSERT(ch_db_chain_wait(&db, "grp-stall", "active/none", 10000) == 0);
 	/* the stall across the takeover: declared by the new leader, once */
 	CU_ASSERT(HWT_WAIT_UNTIL(ch_is(&w, "grp-stall2", HW_STATE_STALLED, HW_CAUSE_MISSED_HEARTBEATS) ||
-			ch_is(&w, "grp-stall2", HW_STATE_LOST, -1), 20000));
+					ch_is(&w, "grp-stall2", HW_STATE_LOST, -1),
+			20000));
 	CU_ASSERT_EQUAL(ch_alerts(&w, "grp-stall2", "stalled"), 1);
 
 	/* A comes back: it stands by; then B dies and A leads again */
@@ -184,10 +186,12 @@ static void TEST_leader_killed_under_load_the_other_carries_on(void)
 
 int main(void)
 {
+	/* clang-format off */
 	static const hwtest_case_t cases[] = {
 		HWTEST(TEST_leader_killed_under_load_the_other_carries_on),
 		HWTEST_END,
 	};
+	/* clang-format on */
 
 	if(hwtest_init() != 0) return 1;
 	if(hwtest_suite("chaos_collectors", suite_init, suite_cleanup, cases) != 0) return 1;

@@ -48,9 +48,17 @@ static int suite_cleanup(void)
 
 static hwt_mq_t *raw_connect(hwt_mqpool_t *p, const char *cid, const char *will_topic, const char *will, void *ud)
 {
-	hwt_mq_conn_opts_t o = {.host = "127.0.0.1", .port = env.broker.port, .client_id = cid, .keepalive_s = 60,
-			.clean = true, .will_topic = will_topic, .will_payload = will, .will_len = will ? strlen(will) : 0,
-			.will_qos = 1, .will_retain = true, .ud = ud};
+	hwt_mq_conn_opts_t o = {.host = "127.0.0.1",
+			.port = env.broker.port,
+			.client_id = cid,
+			.keepalive_s = 60,
+			.clean = true,
+			.will_topic = will_topic,
+			.will_payload = will,
+			.will_len = will ? strlen(will) : 0,
+			.will_qos = 1,
+			.will_retain = true,
+			.ud = ud};
 
 	return hwt_mq_connect(p, &o);
 }
@@ -127,15 +135,19 @@ static void TEST_32_concurrent_writers_on_one_session(void)
 			char buf[512];
 			int n;
 			if(k % 2 == 0){
-				n = snprintf(buf, sizeof(buf), "{\"v\":1,\"session\":\"%s\",\"epoch\":1,\"seq\":%lld,\"ts\":%lld,"
-						"\"interval_ms\":60000,\"state\":\"active\",\"progress\":{\"prompts\":1,\"tools\":%lld,"
-						"\"last_activity_ts\":%lld}}", sid, (long long)seq, (long long)hw_time_ms(), (long long)seq,
+				n = snprintf(buf, sizeof(buf),
+						"{\"v\":1,\"session\":\"%s\",\"epoch\":1,\"seq\":%lld,\"ts\":%lld,"
+						"\"interval_ms\":60000,\"state\":\"active\",\"progress\":{\"prompts\":1,"
+						"\"tools\":%lld,"
+						"\"last_activity_ts\":%lld}}",
+						sid, (long long)seq, (long long)hw_time_ms(), (long long)seq,
 						(long long)hw_time_ms());
 				CU_ASSERT(hwt_mq_publish(wr[wi], topic_hb, buf, (size_t)n, 1, false) == 0);
 			}else{
-				n = snprintf(buf, sizeof(buf), "{\"v\":1,\"session\":\"%s\",\"epoch\":1,\"seq\":%lld,\"ts\":%lld,"
-						"\"type\":\"action\",\"text\":\"writer %d round %d\"}", sid, (long long)seq,
-						(long long)hw_time_ms(), wi, k);
+				n = snprintf(buf, sizeof(buf),
+						"{\"v\":1,\"session\":\"%s\",\"epoch\":1,\"seq\":%lld,\"ts\":%lld,"
+						"\"type\":\"action\",\"text\":\"writer %d round %d\"}",
+						sid, (long long)seq, (long long)hw_time_ms(), wi, k);
 				CU_ASSERT(hwt_mq_publish(wr[wi], topic_ev, buf, (size_t)n, 1, false) == 0);
 				acked_events++;
 			}
@@ -145,10 +157,11 @@ static void TEST_32_concurrent_writers_on_one_session(void)
 	/* every update acknowledged by the broker */
 	CU_ASSERT_FATAL(hwt_mqpool_wait_acked(pool, 20000));
 	/* the document: whole, at the highest seq, with a progress a heartbeat carried */
-	CU_ASSERT(HWT_WAIT_UNTIL((ch_pump(&w), ch_find(&w, sid) && ch_find(&w, sid)->updates > 0 &&
-			ch_is(&w, sid, HW_STATE_ACTIVE, -1)), 10000));
-	CU_ASSERT(HWT_WAIT_UNTIL(ch_db_session(&db, sid, st, sizeof(st), NULL, 0, &epoch, NULL) == 0 &&
-			strcmp(st, "active") == 0, 10000));
+	CU_ASSERT(HWT_WAIT_UNTIL(
+			(ch_pump(&w), ch_find(&w, sid) && ch_find(&w, sid)->updates > 0 && ch_is(&w, sid, HW_STATE_ACTIVE, -1)),
+			10000));
+	CU_ASSERT(HWT_WAIT_UNTIL(
+			ch_db_session(&db, sid, st, sizeof(st), NULL, 0, &epoch, NULL) == 0 && strcmp(st, "active") == 0, 10000));
 	CU_ASSERT_EQUAL(epoch, 1);
 	{
 		mongoc_collection_t *c = mongoc_client_get_collection(db.c, db.db, "sessions");
@@ -278,17 +291,19 @@ static void TEST_1000_concurrent_registrations(void)
 		n = snprintf(buf, sizeof(buf), "{\"v\":1,\"session\":\"%s\",\"status\":\"online\",\"epoch\":1,\"ts\":%lld}", sid,
 				(long long)hw_time_ms());
 		CU_ASSERT(hwt_mq_publish(c[i], ts, buf, (size_t)n, 1, true) == 0);
-		n = snprintf(buf, sizeof(buf), "{\"v\":1,\"session\":\"%s\",\"machine\":\"m-reg\",\"slot\":\"%d\","
-				"\"project\":\"reg-p%d\",\"task\":\"registration %d\",\"epoch\":1,\"seq\":0,\"ts\":%lld,\"pid\":%d,"
+		n = snprintf(buf, sizeof(buf),
+				"{\"v\":1,\"session\":\"%s\",\"machine\":\"m-reg\",\"slot\":\"%d\","
+				"\"project\":\"reg-p%d\",\"task\":\"registration "
+				"%d\",\"epoch\":1,\"seq\":0,\"ts\":%lld,\"pid\":%d,"
 				"\"cwd\":\"/srv/reg/%d\",\"argv\":[\"claude\",\"-p\",\"%d\"],\"interval_ms\":60000,"
-				"\"agent\":\"chaos\"}", sid, i, i % 10, i, (long long)hw_time_ms(), 1000 + i, i, i);
+				"\"agent\":\"chaos\"}",
+				sid, i, i % 10, i, (long long)hw_time_ms(), 1000 + i, i, i);
 		CU_ASSERT(hwt_mq_publish(c[i], tb, buf, (size_t)n, 1, false) == 0);
 	}
 	CU_ASSERT_FATAL(hwt_mqpool_wait_acked(pool, 30000));
 	/* all registered, in the retained state... */
 	CU_ASSERT(HWT_WAIT_UNTIL((registered = count_registered(&w)) == REGS, 30000));
-	printf("\n    1000 registrations: %d in the retained state after %lld ms\n", registered,
-			(long long)(hwt_now_ms() - t0));
+	printf("\n    1000 registrations: %d in the retained state after %lld ms\n", registered, (long long)(hwt_now_ms() - t0));
 	/* ... and in the database, each with its own metadata, registered once. FerretDB 1.24 replaces
 	 * ~10 documents/s at this size (every replace scans the collection): the first 100
 	 * registrations are checked field by field, the rest through their retained state above. */
@@ -326,8 +341,8 @@ static void TEST_1000_concurrent_registrations(void)
 					char want_p[32], want_c[64];
 					snprintf(want_p, sizeof(want_p), "reg-p%d", i % 10);
 					snprintf(want_c, sizeof(want_c), "/srv/reg/%d", i);
-					good += !strcmp(state, "starting") && strtol(slot, NULL, 10) == i && !strcmp(project, want_p) &&
-						!strcmp(cwd, want_c) && pid == 1000 + i;
+					good += !strcmp(state, "starting") && strtol(slot, NULL, 10) == i &&
+							!strcmp(project, want_p) && !strcmp(cwd, want_c) && pid == 1000 + i;
 				}
 			}
 			mongoc_cursor_destroy(cur);
@@ -346,8 +361,7 @@ static void TEST_1000_concurrent_registrations(void)
 	t0 = hwt_now_ms();
 	for(int i = 0; i < REGS; i++) hwt_mq_abort(c[i]);
 	CU_ASSERT(HWT_WAIT_UNTIL((lost_n = count_lost(&w, &t_last)) == REGS, 20000));
-	printf("    1000 connections dropped: %d lost/will, the last %lld ms after the drop\n", lost_n,
-			(long long)(t_last - t0));
+	printf("    1000 connections dropped: %d lost/will, the last %lld ms after the drop\n", lost_n, (long long)(t_last - t0));
 	ch_pump(&w);
 	CU_ASSERT_EQUAL(w.backwards, 0);
 	hwt_mqpool_free(pool);
@@ -357,11 +371,13 @@ static void TEST_1000_concurrent_registrations(void)
 
 int main(void)
 {
+	/* clang-format off */
 	static const hwtest_case_t cases[] = {
 		HWTEST(TEST_32_concurrent_writers_on_one_session),
 		HWTEST(TEST_1000_concurrent_registrations),
 		HWTEST_END,
 	};
+	/* clang-format on */
 
 	if(hwtest_init() != 0) return 1;
 	if(hwtest_suite("chaos_concurrency", suite_init, suite_cleanup, cases) != 0) return 1;

@@ -78,8 +78,8 @@ static void TEST_silent_network_is_detected_by_the_collector_timer_within_grace(
 		if(s->at_ms - t_freeze > worst_detect) worst_detect = s->at_ms - t_freeze;
 	}
 	printf("\n    frozen network -> retained stalled: worst %lld ms after the freeze (grace %d ms); "
-			"declared at most %lld ms after last heartbeat + grace\n", (long long)worst_detect, GRACE,
-			(long long)worst_over);
+	       "declared at most %lld ms after last heartbeat + grace\n",
+			(long long)worst_detect, GRACE, (long long)worst_over);
 	/* a second grace later: lost/timeout (the broker still has not noticed anything) */
 	for(int i = 0; i < N_SILENT; i++)
 		CU_ASSERT(HWT_WAIT_UNTIL(ch_is(&w, sids[i], HW_STATE_LOST, HW_CAUSE_TIMEOUT), 2 * GRACE + 2000));
@@ -108,10 +108,12 @@ static void TEST_silent_network_is_detected_by_the_collector_timer_within_grace(
 
 int main(void)
 {
+	/* clang-format off */
 	static const hwtest_case_t cases[] = {
 		HWTEST(TEST_silent_network_is_detected_by_the_collector_timer_within_grace),
 		HWTEST_END,
 	};
+	/* clang-format on */
 
 	if(hwtest_init() != 0) return 1;
 	if(hwtest_suite("chaos_network_silent", suite_init, suite_cleanup, cases) != 0) return 1;

@@ -16,8 +16,8 @@
 
 #define INTERVAL 1000
 #define N_RUN 8
-#define N_END 4   /* two exit 0, two exit 6, during the outage */
-#define N_KILL 2  /* agent SIGKILLed during the outage */
+#define N_END 4  /* two exit 0, two exit 6, during the outage */
+#define N_KILL 2 /* agent SIGKILLed during the outage */
 #define N_ALL (N_RUN + N_END + N_KILL)
 #define N_EVENTS 300
 
@@ -107,8 +107,8 @@ static void outage_round(const char *tag, outage_t kind, const char *buffer)
 	/* tracking and publishing go on without the database */
 	for(int i = N_RUN; i < N_RUN + N_END; i++){
 		int code = (i - N_RUN) % 2 ? 6 : 0;
-		CU_ASSERT(HWT_WAIT_UNTIL(ch_is(&w, sids[i], code ? HW_STATE_CRASHED : HW_STATE_COMPLETED, HW_CAUSE_EXIT_CODE),
-				10000));
+		CU_ASSERT(HWT_WAIT_UNTIL(
+				ch_is(&w, sids[i], code ? HW_STATE_CRASHED : HW_STATE_COMPLETED, HW_CAUSE_EXIT_CODE), 10000));
 		CU_ASSERT_EQUAL(hwt_wait_pid(agents[i], 10000, &status), 0);
 		agents[i] = 0;
 	}
@@ -193,12 +193,14 @@ static void TEST_store_outage_beyond_the_buffer_still_converges(void)
 
 int main(void)
 {
+	/* clang-format off */
 	static const hwtest_case_t cases[] = {
 		HWTEST(TEST_store_stopped_then_continued),
 		HWTEST(TEST_store_killed_then_restarted),
 		HWTEST(TEST_store_outage_beyond_the_buffer_still_converges),
 		HWTEST_END,
 	};
+	/* clang-format on */
 
 	if(hwtest_init() != 0) return 1;
 	if(hwtest_suite("chaos_store_outage", suite_init, suite_cleanup, cases) != 0) return 1;

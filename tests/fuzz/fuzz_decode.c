@@ -26,18 +26,19 @@ static void fail(const char *what, const char *detail)
 
 /* Encoding what a decoder accepted must succeed, and decoding that must give the same bytes
  * again. `first` is the first encoding (owned, freed here). */
-#define ROUND_TRIP(type, decode, encode, cleanup, decoded) do { \
-		char *first_ = NULL, *second_ = NULL; \
-		hw_error_t e_ = {0}; \
-		type again_; \
-		if(encode(&(decoded), &first_, NULL, &e_) != HW_OK) fail(#encode " refused a decoded value", e_.msg); \
-		if(decode(first_, strlen(first_), &again_, &e_) != HW_OK) fail(#decode " refused its encoding", e_.msg); \
-		if(encode(&again_, &second_, NULL, &e_) != HW_OK) fail(#encode " refused a re-decoded value", e_.msg); \
-		if(strcmp(first_, second_) != 0) fail(#type " round trip differs", first_); \
-		cleanup(&again_); \
-		free(first_); \
-		free(second_); \
-	} while(0)
+#define ROUND_TRIP(type, decode, encode, cleanup, decoded)                                                                       \
+	do {                                                                                                                     \
+		char *first_ = NULL, *second_ = NULL;                                                                            \
+		hw_error_t e_ = {0};                                                                                             \
+		type again_;                                                                                                     \
+		if(encode(&(decoded), &first_, NULL, &e_) != HW_OK) fail(#encode " refused a decoded value", e_.msg);            \
+		if(decode(first_, strlen(first_), &again_, &e_) != HW_OK) fail(#decode " refused its encoding", e_.msg);         \
+		if(encode(&again_, &second_, NULL, &e_) != HW_OK) fail(#encode " refused a re-decoded value", e_.msg);           \
+		if(strcmp(first_, second_) != 0) fail(#type " round trip differs", first_);                                      \
+		cleanup(&again_);                                                                                                \
+		free(first_);                                                                                                    \
+		free(second_);                                                                                                   \
+	}while(0)
 
 static void fuzz_agent_messages(const uint8_t *data, size_t size)
 {
@@ -51,10 +52,8 @@ static void fuzz_agent_messages(const uint8_t *data, size_t size)
 		ROUND_TRIP(hw_birth_t, hw_birth_decode, hw_birth_encode, hw_birth_cleanup, b);
 		hw_birth_cleanup(&b);
 	}
-	if(hw_hb_decode(data, size, &hb, NULL) == HW_OK)
-		ROUND_TRIP(hw_hb_t, hw_hb_decode, hw_hb_encode, hw_hb_cleanup, hb);
-	if(hw_ev_decode(data, size, &ev, NULL) == HW_OK)
-		ROUND_TRIP(hw_ev_t, hw_ev_decode, hw_ev_encode, hw_ev_cleanup, ev);
+	if(hw_hb_decode(data, size, &hb, NULL) == HW_OK) ROUND_TRIP(hw_hb_t, hw_hb_decode, hw_hb_encode, hw_hb_cleanup, hb);
+	if(hw_ev_decode(data, size, &ev, NULL) == HW_OK) ROUND_TRIP(hw_ev_t, hw_ev_decode, hw_ev_encode, hw_ev_cleanup, ev);
 	if(hw_status_decode(data, size, &st, NULL) == HW_OK)
 		ROUND_TRIP(hw_status_t, hw_status_decode, hw_status_encode, hw_status_cleanup, st);
 	if(hw_session_decode(data, size, &s, NULL) == HW_OK){

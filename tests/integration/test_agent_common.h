@@ -25,12 +25,12 @@
 
 /* One received message. */
 typedef struct rec {
-	int kind;        /* hw_topic_kind */
+	int kind; /* hw_topic_kind */
 	char id[HW_ID_MAX + 1];
-	char *payload;   /* NUL-terminated copy */
+	char *payload; /* NUL-terminated copy */
 	size_t len;
 	bool retained;
-	int64_t at_ms;   /* hwt_now_ms() when popped */
+	int64_t at_ms; /* hwt_now_ms() when popped */
 } rec_t;
 
 /* A subscriber that records everything under {root}/#. */
@@ -208,8 +208,7 @@ typedef struct agent_proc {
 
 /* Starts `heartwire-agent run` with the given options (NULL-terminated, borrowed) and CMD
  * after "--". Returns 0 or -1. */
-static inline int agent_start(agent_proc_t *a, const char *dir, const char *url, const char *const *opts,
-		const char *const *cmd)
+static inline int agent_start(agent_proc_t *a, const char *dir, const char *url, const char *const *opts, const char *const *cmd)
 {
 	const char *argv[64];
 	int n = 0;

@@ -37,7 +37,8 @@ static void TEST_broker_down_at_start(void)
 		char script[1024];
 		const char *opts[] = {"--session", session, "--interval-ms", "200", NULL};
 		const char *cmd[] = {"sh", "-c", script, NULL};
-		snprintf(script, sizeof(script), "touch '%s'; while [ ! -e '%s.end' ]; do sleep 0.02; done; exit 4", marker, marker);
+		snprintf(script, sizeof(script), "touch '%s'; while [ ! -e '%s.end' ]; do sleep 0.02; done; exit 4", marker,
+				marker);
 		CU_ASSERT_EQUAL_FATAL(agent_start(&a, dir, b.url, opts, cmd), 0);
 	}
 	/* the child runs although the broker is down */
@@ -142,7 +143,8 @@ static void TEST_broker_restart_reconnects_and_delivers_buffered_events_once(voi
 		for(int k = 0; k < s->n; k++){
 			hw_ev_t ev;
 			if(s->recs[k].kind != HW_T_EV) continue;
-			if(hw_ev_decode(s->recs[k].payload, s->recs[k].len, &ev, NULL) != HW_OK || ev.type != HW_EV_PROGRESS) continue;
+			if(hw_ev_decode(s->recs[k].payload, s->recs[k].len, &ev, NULL) != HW_OK || ev.type != HW_EV_PROGRESS)
+				continue;
 			CU_ASSERT(k > i2); /* after the new birth */
 			CU_ASSERT_EQUAL(ev.epoch, b2.epoch);
 			CU_ASSERT(ev.seq > last_seq);
@@ -215,12 +217,14 @@ static void TEST_overflowing_buffer_drops_oldest_and_counts(void)
 
 int main(void)
 {
+	/* clang-format off */
 	static const hwtest_case_t tests[] = {
 		HWTEST(TEST_broker_down_at_start),
 		HWTEST(TEST_broker_restart_reconnects_and_delivers_buffered_events_once),
 		HWTEST(TEST_overflowing_buffer_drops_oldest_and_counts),
 		HWTEST_END,
 	};
+	/* clang-format on */
 
 	if(hwtest_init() != 0 || hwtest_suite("agent_reconnect", setup, NULL, tests) != 0) return 1;
 	return hwtest_run();

@@ -24,27 +24,27 @@ static char bin_dir[400], fake_dir[400], work_dir[400];
 /* ------------------------------------------------------------------ the fake claude */
 
 static const char fake_claude[] =
-	"#!/bin/sh\n"
-	"# fake claude: records argv, cwd and HEARTWIRE_RESUME_SID of each call, sends the hooks of\n"
-	"# hooks.N through `heartwire-agent hook`, waits for go.N when wait.N exists, and exits with\n"
-	"# resume_exit (when called with --resume) or fresh_exit.\n"
-	"d=\"$FAKE_DIR\"\n"
-	"n=$(( $(cat \"$d/calls\" 2>/dev/null || echo 0) + 1 ))\n"
-	"echo \"$n\" > \"$d/calls.tmp\" && mv \"$d/calls.tmp\" \"$d/calls\"\n"
-	": > \"$d/argv.$n.tmp\"\n"
-	"resume=0\n"
-	"for a in \"$@\"; do printf '%s\\n' \"$a\" >> \"$d/argv.$n.tmp\"; [ \"$a\" = --resume ] && resume=1; done\n"
-	"pwd > \"$d/cwd.$n\"\n"
-	"printf '%s\\n' \"$HEARTWIRE_RESUME_SID\" > \"$d/env.$n\"\n"
-	"mv \"$d/argv.$n.tmp\" \"$d/argv.$n\"\n"
-	"if [ -f \"$d/hooks.$n\" ]; then\n"
-	"  while IFS= read -r line; do printf '%s' \"$line\" | \"$HW_AGENT\" hook; done < \"$d/hooks.$n\"\n"
-	"fi\n"
-	"if [ -f \"$d/wait.$n\" ]; then\n"
-	"  i=0; while [ ! -f \"$d/go.$n\" ] && [ $i -lt 3000 ]; do sleep 0.01; i=$((i+1)); done\n"
-	"fi\n"
-	"if [ $resume = 1 ]; then exit \"$(cat \"$d/resume_exit\" 2>/dev/null || echo 0)\"; fi\n"
-	"exit \"$(cat \"$d/fresh_exit\" 2>/dev/null || echo 0)\"\n";
+		"#!/bin/sh\n"
+		"# fake claude: records argv, cwd and HEARTWIRE_RESUME_SID of each call, sends the hooks of\n"
+		"# hooks.N through `heartwire-agent hook`, waits for go.N when wait.N exists, and exits with\n"
+		"# resume_exit (when called with --resume) or fresh_exit.\n"
+		"d=\"$FAKE_DIR\"\n"
+		"n=$(( $(cat \"$d/calls\" 2>/dev/null || echo 0) + 1 ))\n"
+		"echo \"$n\" > \"$d/calls.tmp\" && mv \"$d/calls.tmp\" \"$d/calls\"\n"
+		": > \"$d/argv.$n.tmp\"\n"
+		"resume=0\n"
+		"for a in \"$@\"; do printf '%s\\n' \"$a\" >> \"$d/argv.$n.tmp\"; [ \"$a\" = --resume ] && resume=1; done\n"
+		"pwd > \"$d/cwd.$n\"\n"
+		"printf '%s\\n' \"$HEARTWIRE_RESUME_SID\" > \"$d/env.$n\"\n"
+		"mv \"$d/argv.$n.tmp\" \"$d/argv.$n\"\n"
+		"if [ -f \"$d/hooks.$n\" ]; then\n"
+		"  while IFS= read -r line; do printf '%s' \"$line\" | \"$HW_AGENT\" hook; done < \"$d/hooks.$n\"\n"
+		"fi\n"
+		"if [ -f \"$d/wait.$n\" ]; then\n"
+		"  i=0; while [ ! -f \"$d/go.$n\" ] && [ $i -lt 3000 ]; do sleep 0.01; i=$((i+1)); done\n"
+		"fi\n"
+		"if [ $resume = 1 ]; then exit \"$(cat \"$d/resume_exit\" 2>/dev/null || echo 0)\"; fi\n"
+		"exit \"$(cat \"$d/fresh_exit\" 2>/dev/null || echo 0)\"\n";
 
 static int write_file(const char *dir, const char *name, const char *text)
 {
@@ -124,8 +124,10 @@ static const char *fake_line(const char *what, int n)
 /* A SessionStart hook payload as Claude Code sends it. */
 static void hook_line(char *buf, size_t len, const char *sid, const char *source)
 {
-	snprintf(buf, len, "{\"session_id\":\"%s\",\"transcript_path\":\"/tmp/hw-fake/%s.jsonl\",\"cwd\":\"%s\","
-			"\"hook_event_name\":\"SessionStart\",\"source\":\"%s\"}\n", sid, sid, work_dir, source);
+	snprintf(buf, len,
+			"{\"session_id\":\"%s\",\"transcript_path\":\"/tmp/hw-fake/%s.jsonl\",\"cwd\":\"%s\","
+			"\"hook_event_name\":\"SessionStart\",\"source\":\"%s\"}\n",
+			sid, sid, work_dir, source);
 }
 
 /* ------------------------------------------------------------------ the retained document */
@@ -273,13 +275,13 @@ static bool log_has(const char *log, const char *text)
 /* Runs the first run of a session on machine: `claude -p "fix the login"` whose hooks report
  * the given SessionStart chain, exiting with fresh_exit (a crash). Waits until the collector
  * stored the crash with the whole chain. */
-static int seed(dw_t *w, const char *session, const char *machine, const char *const *sids,
-		const char *const *sources, int nsids, int fresh_exit)
+static int seed(dw_t *w, const char *session, const char *machine, const char *const *sids, const char *const *sources, int nsids,
+		int fresh_exit)
 {
 	char log[600], state[600], iv[16], hooks[4096] = "", line[1024];
-	const char *args[] = {"run", "--broker", env.broker.url, "--machine", machine, "--session", session, "--project",
-			"proj", "--task", "#7 login", "--interval-ms", iv, "--state-dir", state, "--log-level", "info", "--",
-			"claude", "-p", "fix the login", NULL};
+	const char *args[] = {"run", "--broker", env.broker.url, "--machine", machine, "--session", session, "--project", "proj",
+			"--task", "#7 login", "--interval-ms", iv, "--state-dir", state, "--log-level", "info", "--", "claude",
+			"-p", "fix the login", NULL};
 	size_t off = 0;
 	int rc;
 
@@ -558,8 +560,8 @@ static void TEST_refusals_and_dry_run(void)
 {
 	const char *dry[] = {"--dry-run", NULL};
 	char s[64], live[64], log[600], iv[16], state[600], url[64];
-	const char *live_args[] = {"run", "--broker", env.broker.url, "--machine", "m1", "--session", live,
-			"--interval-ms", iv, "--state-dir", state, "--", "claude", NULL};
+	const char *live_args[] = {"run", "--broker", env.broker.url, "--machine", "m1", "--session", live, "--interval-ms", iv,
+			"--state-dir", state, "--", "claude", NULL};
 	hwt_broker_t lonely = HWT_BROKER_INIT;
 	dw_t w;
 	pid_t lp;
@@ -616,14 +618,9 @@ static void TEST_refusals_and_dry_run(void)
 
 int main(void)
 {
-	static const hwtest_case_t cases[] = {
-		HWTEST(TEST_resume_uses_newest_sid),
-		HWTEST(TEST_fallback_to_fresh),
-		HWTEST(TEST_failure_limit_marks_not_resumable),
-		HWTEST(TEST_stale_chain_starts_fresh),
-		HWTEST(TEST_conflicting_claim),
-		HWTEST(TEST_refusals_and_dry_run),
-		HWTEST_END};
+	static const hwtest_case_t cases[] = {HWTEST(TEST_resume_uses_newest_sid), HWTEST(TEST_fallback_to_fresh),
+			HWTEST(TEST_failure_limit_marks_not_resumable), HWTEST(TEST_stale_chain_starts_fresh),
+			HWTEST(TEST_conflicting_claim), HWTEST(TEST_refusals_and_dry_run), HWTEST_END};
 
 	if(hwtest_init() != 0 || hwtest_suite("agent_resume", suite_init, suite_cleanup, cases) != 0) return 1;
 	return hwtest_run();

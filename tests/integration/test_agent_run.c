@@ -41,8 +41,8 @@ static void TEST_birth_heartbeats_exit_and_status_decode(void)
 	new_session(session, sizeof(session), "life");
 	CU_ASSERT_EQUAL_FATAL(sub_open(s, broker.url, ROOT), 0);
 	{
-		const char *opts[] = {"--session", session, "--machine", "m-life", "--project", "acme", "--slot", "3",
-			"--task", "#118 add login", "--interval-ms", "100", NULL};
+		const char *opts[] = {"--session", session, "--machine", "m-life", "--project", "acme", "--slot", "3", "--task",
+				"#118 add login", "--interval-ms", "100", NULL};
 		const char *cmd[] = {"sh", "-c", "sleep 0.7; exit 3", NULL};
 		CU_ASSERT_EQUAL_FATAL(agent_start(&a, dir, broker.url, opts, cmd), 0);
 	}
@@ -346,8 +346,8 @@ static void TEST_hook_without_agent_exits_zero(void)
 	CU_ASSERT_EQUAL(file_count(errf, "\n"), 1);
 	CU_ASSERT(file_contains(errf, "HEARTWIRE_HOOK_SOCKET"));
 	/* a socket path nobody listens on, and garbage input: still 0 */
-	snprintf(cmd, sizeof(cmd), "echo 'not json' | HEARTWIRE_HOOK_SOCKET=%s/none.sock %s hook >%s 2>%s", dir,
-			agent_bin(), out, errf);
+	snprintf(cmd, sizeof(cmd), "echo 'not json' | HEARTWIRE_HOOK_SOCKET=%s/none.sock %s hook >%s 2>%s", dir, agent_bin(), out,
+			errf);
 	rc = system(cmd);
 	CU_ASSERT(WIFEXITED(rc) && WEXITSTATUS(rc) == 0);
 	CU_ASSERT(file_contains(errf, "no agent"));
@@ -440,8 +440,10 @@ static void TEST_pause_fail_and_wait(void)
 	CU_ASSERT_EQUAL(hw_topic_build(ptopic, sizeof(ptopic), ROOT, HW_T_STATE_PROJECT, NULL, project, NULL), HW_OK);
 
 	/* a project pause with --when-paused fail: exit 3, a clear message, nothing started */
-	snprintf(payload, sizeof(payload), "{\"v\":1,\"project\":\"%s\",\"pause\":{\"paused\":true,\"reason\":\"quota spent\","
-			"\"resume_at\":%lld,\"by\":\"ops\"}}", project, (long long)(hw_time_ms() + 3600000));
+	snprintf(payload, sizeof(payload),
+			"{\"v\":1,\"project\":\"%s\",\"pause\":{\"paused\":true,\"reason\":\"quota spent\","
+			"\"resume_at\":%lld,\"by\":\"ops\"}}",
+			project, (long long)(hw_time_ms() + 3600000));
 	CU_ASSERT_EQUAL_FATAL(sub_publish(s, ptopic, payload, true), 0);
 	{
 		const char *opts[] = {"--session", session, "--project", project, "--when-paused", "fail", NULL};
@@ -458,7 +460,8 @@ static void TEST_pause_fail_and_wait(void)
 	CU_ASSERT_EQUAL(sub_publish(s, ptopic, "", true), 0);
 
 	/* a global pause with the default (wait): the child starts when it is lifted */
-	CU_ASSERT_EQUAL_FATAL(sub_publish(s, topic, "{\"v\":1,\"paused\":true,\"reason\":\"rate limit\",\"resume_at\":null}", true), 0);
+	CU_ASSERT_EQUAL_FATAL(
+			sub_publish(s, topic, "{\"v\":1,\"paused\":true,\"reason\":\"rate limit\",\"resume_at\":null}", true), 0);
 	{
 		const char *opts[] = {"--session", session, "--project", project, NULL};
 		const char *cmd[] = {"touch", marker, NULL};
@@ -534,6 +537,7 @@ static void TEST_restart_on_failure(void)
 
 static void TEST_bad_options_exit_2_before_publishing(void)
 {
+	/* clang-format off */
 	static const char *const bad[][3] = {
 		{"--interval-ms", "50", "--interval-ms"},
 		{"--session", "has/slash", "--session"},
@@ -543,6 +547,7 @@ static void TEST_bad_options_exit_2_before_publishing(void)
 		{"--when-paused", "later", "--when-paused"},
 		{"--topic-root", "x/#", "--topic-root"},
 	};
+	/* clang-format on */
 	sub_t *s = calloc(1, sizeof(*s));
 
 	CU_ASSERT_EQUAL_FATAL(sub_open(s, broker.url, ROOT), 0);
@@ -569,6 +574,7 @@ static void TEST_bad_options_exit_2_before_publishing(void)
 
 int main(void)
 {
+	/* clang-format off */
 	static const hwtest_case_t tests[] = {
 		HWTEST(TEST_birth_heartbeats_exit_and_status_decode),
 		HWTEST(TEST_exit_status_passes_through),
@@ -582,6 +588,7 @@ int main(void)
 		HWTEST(TEST_bad_options_exit_2_before_publishing),
 		HWTEST_END,
 	};
+	/* clang-format on */
 
 	if(hwtest_init() != 0 || hwtest_suite("agent_run", setup, teardown, tests) != 0) return 1;
 	return hwtest_run();

@@ -32,8 +32,7 @@ static char self_exe[PATH_MAX];
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
-static hw_mqtt_t *client_opts(const char *url, const char *prefix, char *id, size_t idlen, bool clean,
-		uint32_t expiry)
+static hw_mqtt_t *client_opts(const char *url, const char *prefix, char *id, size_t idlen, bool clean, uint32_t expiry)
 {
 	hw_mqtt_opts_t o = HW_MQTT_OPTS_INIT;
 	hw_mqtt_t *m = NULL;
@@ -160,7 +159,7 @@ static int connect_retry(hw_mqtt_t *m, const hw_mqtt_will_t *will, int timeout_m
 
 static bool fd_readable(hw_mqtt_t *m, int timeout_ms)
 {
-	struct pollfd p = { .fd = hw_mqtt_fd(m), .events = POLLIN };
+	struct pollfd p = {.fd = hw_mqtt_fd(m), .events = POLLIN};
 
 	return poll(&p, 1, timeout_ms) == 1 && (p.revents & POLLIN);
 }
@@ -172,7 +171,7 @@ static void topic_of(char *buf, size_t len, const char *base, const char *leaf)
 
 static pid_t spawn_will_child(const char *id, const char *will_topic, const char *ready_topic, const char *delay)
 {
-	const char *argv[] = { self_exe, "--will-child", broker.url, id, will_topic, ready_topic, delay, NULL };
+	const char *argv[] = {self_exe, "--will-child", broker.url, id, will_topic, ready_topic, delay, NULL};
 
 	return hwt_spawn(argv, NULL);
 }
@@ -294,7 +293,7 @@ static void TEST_options_and_idle_client(void)
 /* a. MQTT 5 request/response properties survive the broker, in both directions. */
 static void TEST_roundtrip_properties(void)
 {
-	static const unsigned char corr[] = { 0x00, 0x01, 0xff, 'x', 0x00 };
+	static const unsigned char corr[] = {0x00, 0x01, 0xff, 'x', 0x00};
 	static const char payload[] = "{\"v\":1}\0tail"; /* MQTT payloads may hold NULs */
 	hw_mqtt_t *req = client_up("hwt_req"), *rsp = client_up("hwt_rsp");
 	char base[64], qtopic[128], rtopic[128];
@@ -309,7 +308,8 @@ static void TEST_roundtrip_properties(void)
 	CU_ASSERT_EQUAL_FATAL(sub(rsp, qtopic, 1), HW_OK);
 	CU_ASSERT_EQUAL_FATAL(sub(req, rtopic, 1), HW_OK);
 
-	CU_ASSERT_EQUAL(hw_mqtt_publish_req(req, qtopic, payload, sizeof(payload) - 1, 1, rtopic, corr, sizeof(corr), &err), HW_OK);
+	CU_ASSERT_EQUAL(hw_mqtt_publish_req(req, qtopic, payload, sizeof(payload) - 1, 1, rtopic, corr, sizeof(corr), &err),
+			HW_OK);
 	CU_ASSERT_TRUE(fd_readable(rsp, 5000)); /* the owner's poll() loop wakes up */
 	msg = wait_msg(rsp, qtopic, 5000);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(msg);
@@ -324,8 +324,9 @@ static void TEST_roundtrip_properties(void)
 	CU_ASSERT_EQUAL(memcmp(msg->corr, corr, sizeof(corr)), 0);
 
 	/* the reply: correlation data only, to the response topic the request named */
-	CU_ASSERT_EQUAL(hw_mqtt_publish_req(rsp, msg->response_topic, "{\"ok\":true}", 11, 1, NULL, msg->corr,
-			msg->corr_len, &err), HW_OK);
+	CU_ASSERT_EQUAL(hw_mqtt_publish_req(
+					rsp, msg->response_topic, "{\"ok\":true}", 11, 1, NULL, msg->corr, msg->corr_len, &err),
+			HW_OK);
 	hw_mqtt_msg_free(msg);
 	CU_ASSERT_PTR_NULL(hw_mqtt_next(rsp));
 	CU_ASSERT_FALSE(fd_readable(rsp, 0)); /* drained: the fd is quiet again */
@@ -545,7 +546,7 @@ static void TEST_persistent_session(void)
 	CU_ASSERT_EQUAL_FATAL(hw_mqtt_new(&s, &o, &err), HW_OK);
 	CU_ASSERT_EQUAL_FATAL(hw_mqtt_connect(s, NULL, &err), HW_OK);
 	CU_ASSERT_TRUE(hw_mqtt_session_present(s));
-	for(int i = 0; i < 5; i++){ /* no new SUBSCRIBE: the session kept it */
+	for(int i = 0; i < 5; i++) { /* no new SUBSCRIBE: the session kept it */
 		snprintf(payload, sizeof(payload), "m%d", i);
 		msg = wait_msg(s, topic, 5000);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(msg);
@@ -718,7 +719,7 @@ static void TEST_auth_and_acl(void)
 	hwt_broker_t b = HWT_BROKER_INIT;
 	hw_mqtt_opts_t o = HW_MQTT_OPTS_INIT;
 	char dir[256], pw[320], acl[320], conf[1024], id[96];
-	const char *argv[] = { "mosquitto_passwd", "-b", pw, "alice", "s3cret", NULL };
+	const char *argv[] = {"mosquitto_passwd", "-b", pw, "alice", "s3cret", NULL};
 	hw_mqtt_t *m = NULL;
 	hw_error_t err;
 	FILE *f;
@@ -741,7 +742,8 @@ static void TEST_auth_and_acl(void)
 	fclose(f);
 	snprintf(conf, sizeof(conf),
 			"per_listener_settings false\nallow_anonymous false\npassword_file %s\nacl_file %s\n"
-			"listener 1883 127.0.0.1\npersistence false\nlog_dest stderr\n", pw, acl);
+			"listener 1883 127.0.0.1\npersistence false\nlog_dest stderr\n",
+			pw, acl);
 	CU_ASSERT_EQUAL_FATAL(hwt_broker_start_text(&b, conf), 0);
 
 	hwt_unique_name(id, sizeof(id), "hwt_alice");
@@ -819,13 +821,13 @@ static void TEST_tls(void)
 	hwt_broker_t b = HWT_BROKER_INIT;
 	hw_mqtt_opts_t o = HW_MQTT_OPTS_INIT;
 	char dir[256], key[320], crt[320], key2[320], crt2[320], log[320], conf[2048], url[64], id[96];
-	const char *argv[] = { "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-		"-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-		"-keyout", key, "-out", crt, NULL };
+	const char *argv[] = {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+			"-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out",
+			crt, NULL};
 	/* a certificate for another host name, served on a second listener */
-	const char *argv2[] = { "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-		"-nodes", "-days", "2", "-subj", "/CN=other.invalid", "-addext", "subjectAltName=DNS:other.invalid",
-		"-keyout", key2, "-out", crt2, NULL };
+	const char *argv2[] = {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+			"-days", "2", "-subj", "/CN=other.invalid", "-addext", "subjectAltName=DNS:other.invalid", "-keyout",
+			key2, "-out", crt2, NULL};
 	hw_mqtt_t *m = NULL, *s = NULL;
 	hw_mqtt_msg_t *msg;
 	hw_error_t err;
@@ -843,7 +845,8 @@ static void TEST_tls(void)
 	snprintf(conf, sizeof(conf),
 			"per_listener_settings false\nallow_anonymous true\npersistence false\nlog_dest stderr\n"
 			"listener 8883 127.0.0.1\ncertfile %s\nkeyfile %s\n"
-			"listener 8884 127.0.0.1\ncertfile %s\nkeyfile %s\n", crt, key, crt2, key2);
+			"listener 8884 127.0.0.1\ncertfile %s\nkeyfile %s\n",
+			crt, key, crt2, key2);
 	CU_ASSERT_EQUAL_FATAL(hwt_broker_start_text(&b, conf), 0);
 	CU_ASSERT_EQUAL_FATAL(b.nports, 2);
 	snprintf(url, sizeof(url), "mqtts://127.0.0.1:%d", b.port);
@@ -896,8 +899,7 @@ static void *pub_thread_main(void *arg)
 
 	for(int i = 0; i < t->n; i++){
 		snprintf(payload, sizeof(payload), "%d:%d", t->id, i);
-		if(hw_mqtt_publish_wait(t->m, t->topic, payload, strlen(payload), 1, false, 10000, &err) != HW_OK)
-			t->failures++;
+		if(hw_mqtt_publish_wait(t->m, t->topic, payload, strlen(payload), 1, false, 10000, &err) != HW_OK) t->failures++;
 	}
 	return NULL;
 }
@@ -941,7 +943,7 @@ static void TEST_threads_and_publish_cost(void)
 	CU_ASSERT_EQUAL_FATAL(sub(s, topic, 1), HW_OK);
 	memset(seen, 0, sizeof(seen));
 	for(int i = 0; i < THREADS; i++){
-		t[i] = (pub_thread_t){ .m = pub, .topic = topic, .id = i, .n = PER };
+		t[i] = (pub_thread_t){.m = pub, .topic = topic, .id = i, .n = PER};
 		CU_ASSERT_EQUAL_FATAL(pthread_create(&tid[i], NULL, pub_thread_main, &t[i]), 0);
 	}
 	while(got < THREADS * PER){
@@ -949,7 +951,7 @@ static void TEST_threads_and_publish_cost(void)
 		if(!msg) break;
 		if(sscanf(msg->payload, "%d:%d", &a, &b) == 2 && a >= 0 && a < THREADS && b >= 0 && b < PER){
 			if(seen[a][b]) dup++;
-			else{
+			else {
 				seen[a][b] = 1;
 				got++;
 			}
@@ -984,7 +986,7 @@ static void TEST_threads_and_publish_cost(void)
 	printf("[QoS0 publish: median %.1f us, p99 %.1f us, max %.1f us; QoS1 PUBACK rtt median %.0f us, p99 %.0f us] ",
 			cost[N0 / 2] / 1e3, cost[N0 * 99 / 100] / 1e3, cost[N0 - 1] / 1e3, rtt[NRTT / 2] / 1e3,
 			rtt[NRTT * 99 / 100] / 1e3);
-	CU_ASSERT(cost[N0 / 2] < 50000);      /* median under 50 us, even in a Debug/ASan build */
+	CU_ASSERT(cost[N0 / 2] < 50000);          /* median under 50 us, even in a Debug/ASan build */
 	CU_ASSERT(cost[N0 * 99 / 100] < 5000000); /* p99 under 5 ms, even on a busy 2-core box */
 	hw_mqtt_free(pub);
 	hw_mqtt_free(s);
@@ -992,6 +994,7 @@ static void TEST_threads_and_publish_cost(void)
 
 int main(int argc, char **argv)
 {
+	/* clang-format off */
 	static const hwtest_case_t cases[] = {
 		HWTEST(TEST_options_and_idle_client),
 		HWTEST(TEST_roundtrip_properties),
@@ -1009,6 +1012,7 @@ int main(int argc, char **argv)
 		HWTEST(TEST_tls),
 		HWTEST_END
 	};
+	/* clang-format on */
 
 	if(argc >= 2 && strcmp(argv[1], "--will-child") == 0) return will_child(argc, argv);
 	if(hwtest_init() != 0) return 1;

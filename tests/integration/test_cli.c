@@ -23,8 +23,8 @@ static int cli(const char *args)
 
 	snprintf(fo, sizeof(fo), "%s/cli.out", env.dir);
 	snprintf(fe, sizeof(fe), "%s/cli.err", env.dir);
-	snprintf(cmd, sizeof(cmd), "%s/cli/heartwire --broker %s %s >%s 2>%s </dev/null", hwt_build_dir(), env.broker.url,
-			args, fo, fe);
+	snprintf(cmd, sizeof(cmd), "%s/cli/heartwire --broker %s %s >%s 2>%s </dev/null", hwt_build_dir(), env.broker.url, args,
+			fo, fe);
 	st = system(cmd);
 	took_ms = hwt_now_ms() - t0;
 	out[0] = err_text[0] = '\0';
@@ -38,8 +38,8 @@ static int cli(const char *args)
 		err_text[n] = '\0';
 		fclose(f);
 	}
-	if(getenv("TC_DEBUG")) fprintf(stderr, "$ heartwire %s -> %d\n%s%s", args, WIFEXITED(st) ? WEXITSTATUS(st) : -1, out,
-			err_text);
+	if(getenv("TC_DEBUG"))
+		fprintf(stderr, "$ heartwire %s -> %d\n%s%s", args, WIFEXITED(st) ? WEXITSTATUS(st) : -1, out, err_text);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
@@ -88,7 +88,8 @@ static int suite_init(void)
 	if(seed_birth("cli-a", "cli-p", -1) != 0 || seed_birth("cli-b", "cli-p", 3) != 0 || seed_birth("cli-c", "cli-q", 2) != 0)
 		return -1;
 	if(!HWT_WAIT_UNTIL(stored_state("cli-a", "starting") && stored_state("cli-b", "crashed") &&
-			stored_state("cli-c", "crashed"), 20000))
+					   stored_state("cli-c", "crashed"),
+			   20000))
 		return -1;
 	return 0;
 }
@@ -222,12 +223,14 @@ static void TEST_missing_collector_and_broker(void)
 
 int main(void)
 {
+	/* clang-format off */
 	static const hwtest_case_t cases[] = {
 		HWTEST(TEST_ls_show_events),
 		HWTEST(TEST_commands),
 		HWTEST(TEST_missing_collector_and_broker),
 		HWTEST_END,
 	};
+	/* clang-format on */
 
 	if(hwtest_init() != 0) return 1;
 	hwtest_suite("cli", suite_init, suite_cleanup, cases);

@@ -104,8 +104,7 @@ static void TEST_agent_sigstop_stalls_within_grace_and_sigcont_recovers(void)
 
 	CU_ASSERT_FATAL(a > 0);
 	/* a few heartbeats first, so the stall is measured from a steady state */
-	CU_ASSERT_FATAL(HWT_WAIT_UNTIL(tc_is(&w, "s-stop", HW_STATE_ACTIVE, -1) && tc_find(&w, "s-stop")->updates >= 3,
-			10000));
+	CU_ASSERT_FATAL(HWT_WAIT_UNTIL(tc_is(&w, "s-stop", HW_STATE_ACTIVE, -1) && tc_find(&w, "s-stop")->updates >= 3, 10000));
 	t0 = hwt_now_ms();
 	CU_ASSERT_FATAL(kill(a, SIGSTOP) == 0);
 	CU_ASSERT(HWT_WAIT_UNTIL(tc_is(&w, "s-stop", HW_STATE_STALLED, HW_CAUSE_MISSED_HEARTBEATS), GRACE + 2000));
@@ -126,8 +125,9 @@ static void TEST_agent_sigstop_stalls_within_grace_and_sigcont_recovers(void)
 	}
 	CU_ASSERT(HWT_WAIT_UNTIL(tc_db_is(&env, "s-stop", "active", NULL), 10000));
 	hwt_kill_wait(a, SIGTERM, 5000);
-	CU_ASSERT(HWT_WAIT_UNTIL(tc_is(&w, "s-stop", HW_STATE_CRASHED, HW_CAUSE_SIGNAL) ||
-			tc_is(&w, "s-stop", HW_STATE_COMPLETED, -1), 5000));
+	CU_ASSERT(HWT_WAIT_UNTIL(
+			tc_is(&w, "s-stop", HW_STATE_CRASHED, HW_CAUSE_SIGNAL) || tc_is(&w, "s-stop", HW_STATE_COMPLETED, -1),
+			5000));
 }
 
 static void TEST_stale_will_leaves_live_session_alone(void)
@@ -173,8 +173,8 @@ static void TEST_collector_sigkill_and_restart_reconciles(void)
 	int status;
 
 	CU_ASSERT_FATAL(a_run > 0 && a_kill > 0);
-	CU_ASSERT_FATAL(HWT_WAIT_UNTIL(tc_is(&w, "r-run", HW_STATE_ACTIVE, -1) && tc_is(&w, "r-kill", HW_STATE_ACTIVE, -1),
-			10000));
+	CU_ASSERT_FATAL(HWT_WAIT_UNTIL(
+			tc_is(&w, "r-run", HW_STATE_ACTIVE, -1) && tc_is(&w, "r-kill", HW_STATE_ACTIVE, -1), 10000));
 	/* the collector dies; meanwhile one agent is killed and two sessions end */
 	tc_collector_kill(&env, SIGKILL);
 	a_end = tc_agent(&env, "m2", "r-end", INTERVAL, end);
@@ -208,6 +208,7 @@ static void TEST_collector_sigkill_and_restart_reconciles(void)
 
 int main(void)
 {
+	/* clang-format off */
 	static const hwtest_case_t cases[] = {
 		HWTEST(TEST_exit_0_is_completed),
 		HWTEST(TEST_exit_3_is_crashed_exit_code),
@@ -217,6 +218,7 @@ int main(void)
 		HWTEST(TEST_collector_sigkill_and_restart_reconciles),
 		HWTEST_END,
 	};
+	/* clang-format on */
 
 	if(hwtest_init() != 0 || hwtest_suite("collector_agent", suite_init, suite_cleanup, cases) != 0) return 1;
 	return hwtest_run();

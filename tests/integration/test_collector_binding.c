@@ -210,7 +210,8 @@ static void TEST_other_machine_changes_nothing(void)
 	CU_ASSERT_FATAL(tc_pub_birth(&pub, "m-a", sid, 5, INTERVAL) == 0);
 	CU_ASSERT_FATAL(tc_pub_hb(&pub, "m-a", sid, 5, 1, INTERVAL) == 0);
 	CU_ASSERT_FATAL(HWT_WAIT_UNTIL(tc_is(&w, sid, HW_STATE_ACTIVE, -1) && db_machine_is(sid, "m-a", 5) &&
-			tc_db_is(&env, sid, "active", NULL), 10000));
+					tc_db_is(&env, sid, "active", NULL),
+			10000));
 	CU_ASSERT_FATAL(barrier());
 	st = tc_find(&w, sid);
 	CU_ASSERT_FATAL(st != NULL);
@@ -294,12 +295,14 @@ static void TEST_operator_ids_never_reach_a_query(void)
 	double invalid0, refused0;
 	int64_t sessions0;
 	hw_error_t err;
+	/* clang-format off */
 	const char *payloads[] = {
 		"{\"v\":1,\"session\":{\"$ne\":null},\"epoch\":1,\"seq\":1,\"ts\":1700000000000,\"interval_ms\":1000}",
 		"{\"v\":1,\"session\":\"$gt\",\"epoch\":1,\"seq\":1,\"ts\":1700000000000,\"interval_ms\":1000}",
 		"{\"v\":1,\"session\":\"x\",\"epoch\":1,\"seq\":1,\"ts\":1700000000000,\"$where\":\"1\"}",
 		"{\"v\":1,\"session\":\"x\",\"epoch\":1,\"seq\":1,\"ts\":1700000000000,\"a.b\":1}",
 	};
+	/* clang-format on */
 
 	CU_ASSERT_FATAL(barrier());
 	sessions0 = db_sessions();
@@ -313,8 +316,9 @@ static void TEST_operator_ids_never_reach_a_query(void)
 	CU_ASSERT(hw_mqtt_publish_wait(pub.m, topic, payloads[1], strlen(payloads[1]), 1, false, 5000, &err) == HW_OK);
 	for(size_t i = 0; i < sizeof(payloads) / sizeof(payloads[0]); i++)
 		CU_ASSERT(tc_pub_raw(&pub, HW_T_HB, "m-a", "x", payloads[i], strlen(payloads[i]), false) == 0);
-	CU_ASSERT(HWT_WAIT_UNTIL(metric("heartwire_messages_received_total") - metric("heartwire_messages_ingested_total") ==
-			invalid0 + 6, 5000));
+	CU_ASSERT(HWT_WAIT_UNTIL(
+			metric("heartwire_messages_received_total") - metric("heartwire_messages_ingested_total") == invalid0 + 6,
+			5000));
 	CU_ASSERT(barrier());
 	CU_ASSERT_EQUAL(db_sessions(), sessions0 + 1); /* the sentinel only */
 	CU_ASSERT_EQUAL(tc_db_count(&env, "events", "x"), 0);
@@ -373,6 +377,7 @@ static void TEST_heartbeat_flood_is_coalesced(void)
 
 int main(void)
 {
+	/* clang-format off */
 	static const hwtest_case_t cases[] = {
 		HWTEST(TEST_other_machine_changes_nothing),
 		HWTEST(TEST_claim_token_moves_the_session),
@@ -380,6 +385,7 @@ int main(void)
 		HWTEST(TEST_heartbeat_flood_is_coalesced),
 		HWTEST_END
 	};
+	/* clang-format on */
 
 	if(hwtest_init() != 0 || hwtest_suite("collector_binding", suite_init, suite_cleanup, cases) != 0) return 1;
 	return hwtest_run();

@@ -31,12 +31,12 @@
 typedef struct tc_env {
 	hwt_broker_t broker;
 	hwt_store_t store;
-	char dir[256];        /* temp dir: logs, agent state */
+	char dir[256]; /* temp dir: logs, agent state */
 	char db[64];
-	char id[64];          /* collector id */
-	char log[320];        /* collector log */
+	char id[64];   /* collector id */
+	char log[320]; /* collector log */
 	pid_t collector;
-	int grace_ms;         /* --startup-grace-ms */
+	int grace_ms; /* --startup-grace-ms */
 } tc_env_t;
 
 static inline int tc_env_start(tc_env_t *e)
@@ -139,12 +139,12 @@ static inline void tc_env_stop(tc_env_t *e)
 
 typedef struct tc_state {
 	char id[HW_ID_MAX + 1];
-	bool present;       /* false after a zero-length retained publish */
+	bool present; /* false after a zero-length retained publish */
 	int state, cause;
 	int64_t epoch, last_hb_at, state_since, version, pid;
 	bool has_exit;
 	hw_exit_t exit;
-	int64_t at_ms;      /* hwt_now_ms() when received */
+	int64_t at_ms; /* hwt_now_ms() when received */
 	int updates;
 } tc_state_t;
 
@@ -334,8 +334,7 @@ static inline int tc_pub_open(tc_pub_t *p, const char *url)
 	return 0;
 }
 
-static inline int tc_pub_raw(tc_pub_t *p, int kind, const char *mid, const char *sid, const char *json, size_t len,
-		bool retain)
+static inline int tc_pub_raw(tc_pub_t *p, int kind, const char *mid, const char *sid, const char *json, size_t len, bool retain)
 {
 	char topic[HW_TOPIC_MAX];
 	hw_error_t err;

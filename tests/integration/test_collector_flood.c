@@ -17,10 +17,10 @@
 #include "test_collector_common.h"
 
 #define FLOOD_TOTAL 100000
-#define RANDOM_CAP 600            /* bytes of one random payload at most */
+#define RANDOM_CAP 600 /* bytes of one random payload at most */
 #define RSS_GROWTH_MAX_KB (32 * 1024)
 #define LOG_MAX_BYTES (1024 * 1024)
-#define PACKET_MAX 131000         /* the test broker's max_packet_size is 131072: larger disconnects */
+#define PACKET_MAX 131000 /* the test broker's max_packet_size is 131072: larger disconnects */
 
 static tc_env_t env;
 static tc_watch_t w;
@@ -160,8 +160,7 @@ static int flood_pub(hw_mqtt_t *m, const char *topic, const void *p, size_t len)
 	int64_t end = hwt_now_ms() + 10000;
 	int rc;
 
-	while((rc = hw_mqtt_publish(m, topic, p, len, 0, false, &err)) == HW_ERR_AGAIN && hwt_now_ms() < end)
-		hwt_sleep_ms(1);
+	while((rc = hw_mqtt_publish(m, topic, p, len, 0, false, &err)) == HW_ERR_AGAIN && hwt_now_ms() < end) hwt_sleep_ms(1);
 	if(rc != HW_OK) fprintf(stderr, "flood publish %s: %s\n", topic, err.msg);
 	return rc == HW_OK ? 0 : -1;
 }
@@ -274,11 +273,14 @@ static void TEST_flood_of_hostile_payloads(void)
 	log1 = file_size(env.log);
 	{
 		double received = c1.received - c0.received, invalid = c1.invalid_sum - c0.invalid_sum;
-		fprintf(stderr, "flood: %zu payloads sent (%zu corpus entries, %zu corpus topics skipped as unpublishable, "
-				"%zu over the broker's size limit) in %lld ms; collector received %.0f, invalid %.0f, ingested %.0f; "
+		fprintf(stderr,
+				"flood: %zu payloads sent (%zu corpus entries, %zu corpus topics skipped as unpublishable, "
+				"%zu over the broker's size limit) in %lld ms; collector received %.0f, invalid %.0f, ingested "
+				"%.0f; "
 				"VmRSS %ld -> %ld kB (+%ld kB); log %ld -> %ld bytes; drained after %lld ms\n",
 				sent, corpus_sent, skipped, oversize, (long long)(t_sent - t0), received, invalid,
-				c1.ingested - c0.ingested, rss0, rss1, rss1 - rss0, log0, log1, (long long)(hwt_now_ms() - t_sent));
+				c1.ingested - c0.ingested, rss0, rss1, rss1 - rss0, log0, log1,
+				(long long)(hwt_now_ms() - t_sent));
 		for(int r = 0; r < HW_R__COUNT; r++){
 			double d = c1.by_reason[r] - c0.by_reason[r];
 			if(d > 0) fprintf(stderr, "flood: invalid{reason=\"%s\"} +%.0f\n", hw_reason_name(r), d);
@@ -307,10 +309,12 @@ static void TEST_flood_of_hostile_payloads(void)
 
 int main(void)
 {
+	/* clang-format off */
 	static const hwtest_case_t cases[] = {
 		HWTEST(TEST_flood_of_hostile_payloads),
 		HWTEST_END
 	};
+	/* clang-format on */
 
 	if(hwtest_init() != 0 || hwtest_suite("collector_flood", suite_init, suite_cleanup, cases) != 0) return 1;
 	return hwtest_run();

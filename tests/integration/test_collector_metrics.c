@@ -113,12 +113,12 @@ static void kill_child(const char *sid)
 
 static void TEST_metrics_parse_and_name_every_family(void)
 {
-	static const char *const families[] = {"heartwire_collector_info", "heartwire_sessions",
-			"heartwire_detections_total", "heartwire_false_alarms_total", "heartwire_messages_received_total",
-			"heartwire_messages_ingested_total", "heartwire_messages_invalid_total",
-			"heartwire_ingest_messages_per_second", "heartwire_store_write_duration_seconds",
-			"heartwire_store_buffer_ops", "heartwire_store_buffer_bound_ops", "heartwire_store_errors_total",
-			"heartwire_mqtt_connected", "heartwire_mqtt_connection_losses_total", "heartwire_mqtt_publishes_total",
+	static const char *const families[] = {"heartwire_collector_info", "heartwire_sessions", "heartwire_detections_total",
+			"heartwire_false_alarms_total", "heartwire_messages_received_total", "heartwire_messages_ingested_total",
+			"heartwire_messages_invalid_total", "heartwire_ingest_messages_per_second",
+			"heartwire_store_write_duration_seconds", "heartwire_store_buffer_ops",
+			"heartwire_store_buffer_bound_ops", "heartwire_store_errors_total", "heartwire_mqtt_connected",
+			"heartwire_mqtt_connection_losses_total", "heartwire_mqtt_publishes_total",
 			"heartwire_collector_healthy"};
 	hwt_http_resp_t r;
 	char why[256], ct[128], info[160];
@@ -246,8 +246,7 @@ static void TEST_retained_metrics_topic(void)
 	json_object *doc, *x;
 	int64_t at1;
 
-	CU_ASSERT_EQUAL_FATAL(hw_topic_build(topic, sizeof(topic), TC_ROOT, HW_T_COLLECTOR_METRICS, NULL, env.id, &err),
-			HW_OK);
+	CU_ASSERT_EQUAL_FATAL(hw_topic_build(topic, sizeof(topic), TC_ROOT, HW_T_COLLECTOR_METRICS, NULL, env.id, &err), HW_OK);
 	hwt_unique_name(cid, sizeof(cid), "tcmx");
 	o.url = env.broker.url;
 	o.client_id = cid;
@@ -349,6 +348,7 @@ static void TEST_healthz_503_while_the_broker_is_down(void)
 
 int main(void)
 {
+	/* clang-format off */
 	static const hwtest_case_t cases[] = {
 		HWTEST(TEST_metrics_parse_and_name_every_family),
 		HWTEST(TEST_healthz_and_readyz_ok_while_up),
@@ -359,6 +359,7 @@ int main(void)
 		HWTEST(TEST_healthz_503_while_the_broker_is_down),
 		HWTEST_END
 	};
+	/* clang-format on */
 
 	if(hwtest_init() != 0 || hwtest_suite("collector_metrics", suite_init, suite_cleanup, cases) != 0) return 1;
 	return hwtest_run();

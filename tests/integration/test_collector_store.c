@@ -256,6 +256,7 @@ static void TEST_old_events_are_pruned(void)
 
 int main(void)
 {
+	/* clang-format off */
 	static const hwtest_case_t cases[] = {
 		HWTEST(TEST_replaying_the_same_messages_changes_nothing),
 		HWTEST(TEST_database_outage_loses_nothing_that_fits),
@@ -265,6 +266,7 @@ int main(void)
 		HWTEST(TEST_old_events_are_pruned),
 		HWTEST_END,
 	};
+	/* clang-format on */
 
 	if(hwtest_init() != 0 || hwtest_suite("collector_store", suite_init, suite_cleanup, cases) != 0) return 1;
 	return hwtest_run();

@@ -276,10 +276,10 @@ static void TEST_broker_starts_from_test_conf_and_serves(void)
 	CU_ASSERT_TRUE(file_has(b.conf, "message_size_limit 65536"));
 	{
 		char port[16];
-		const char *pub[] = {"mosquitto_pub", "-h", "127.0.0.1", "-p", port, "-V", "5", "-q", "1", "-r",
-				"-t", "hwt/hello", "-m", "hello-harness", NULL};
-		const char *sub[] = {"mosquitto_sub", "-h", "127.0.0.1", "-p", port, "-V", "5", "-C", "1", "-W", "5",
-				"-t", "hwt/hello", NULL};
+		const char *pub[] = {"mosquitto_pub", "-h", "127.0.0.1", "-p", port, "-V", "5", "-q", "1", "-r", "-t",
+				"hwt/hello", "-m", "hello-harness", NULL};
+		const char *sub[] = {"mosquitto_sub", "-h", "127.0.0.1", "-p", port, "-V", "5", "-C", "1", "-W", "5", "-t",
+				"hwt/hello", NULL};
 
 		snprintf(port, sizeof(port), "%d", b.port);
 		path_in_tmp(out, sizeof(out), "pub");
@@ -301,8 +301,8 @@ static void TEST_broker_restart_keeps_port_and_retained(void)
 	char port[16], out[300];
 	int old_port;
 	int64_t t0;
-	const char *pub[] = {"mosquitto_pub", "-h", "127.0.0.1", "-p", port, "-q", "1", "-r", "-t", "hwt/state",
-			"-m", "survives-restart", NULL};
+	const char *pub[] = {"mosquitto_pub", "-h", "127.0.0.1", "-p", port, "-q", "1", "-r", "-t", "hwt/state", "-m",
+			"survives-restart", NULL};
 	const char *sub[] = {"mosquitto_sub", "-h", "127.0.0.1", "-p", port, "-C", "1", "-W", "5", "-t", "hwt/state", NULL};
 
 	CU_ASSERT_EQUAL_FATAL(hwt_broker_start(&b, NULL), 0);
@@ -364,12 +364,12 @@ static void TEST_test_conf_refuses_payloads_over_64k(void)
 {
 	hwt_broker_t b = HWT_BROKER_INIT;
 	char port[16], out[300], big[300], ok[300];
-	const char *sub[] = {"mosquitto_sub", "-h", "127.0.0.1", "-p", port, "-V", "5", "-C", "1", "-W", "5",
-			"-t", "hwt/size", "-F", "len=%l", NULL};
-	const char *pub_ok[] = {"mosquitto_pub", "-h", "127.0.0.1", "-p", port, "-V", "5", "-q", "1", "-r",
-			"-t", "hwt/size", "-f", ok, NULL};
-	const char *pub_big[] = {"mosquitto_pub", "-h", "127.0.0.1", "-p", port, "-V", "5", "-q", "1", "-r",
-			"-t", "hwt/size", "-f", big, NULL};
+	const char *sub[] = {"mosquitto_sub", "-h", "127.0.0.1", "-p", port, "-V", "5", "-C", "1", "-W", "5", "-t", "hwt/size",
+			"-F", "len=%l", NULL};
+	const char *pub_ok[] = {"mosquitto_pub", "-h", "127.0.0.1", "-p", port, "-V", "5", "-q", "1", "-r", "-t", "hwt/size",
+			"-f", ok, NULL};
+	const char *pub_big[] = {"mosquitto_pub", "-h", "127.0.0.1", "-p", port, "-V", "5", "-q", "1", "-r", "-t", "hwt/size",
+			"-f", big, NULL};
 
 	CU_ASSERT_EQUAL_FATAL(hwt_broker_start(&b, NULL), 0);
 	snprintf(port, sizeof(port), "%d", b.port);
@@ -396,14 +396,16 @@ static void TEST_heartwire_conf_loads_and_enforces_auth_and_acl(void)
 	char *text, *conf;
 	size_t n = 0, cap;
 	const char *from = "/etc/mosquitto/heartwire/", *to = "@SRC@/tests/fixtures/mosquitto/";
-	const char *anon[] = {"mosquitto_pub", "-h", "127.0.0.1", "-p", port, "-i", "hwt-anon", "-t", "heartwire/v1/m/build-07/s/s1/hb",
-			"-m", "x", NULL};
-	const char *own[] = {"mosquitto_pub", "-h", "127.0.0.1", "-p", port, "-i", "hwt-own", "-u", "build-07", "-P", "build-07-test-pw",
-			"-q", "1", "-r", "-t", "heartwire/v1/m/build-07/s/s1/status", "-m", "own-subtree", NULL};
-	const char *other[] = {"mosquitto_pub", "-h", "127.0.0.1", "-p", port, "-i", "hwt-other", "-u", "build-07", "-P", "build-07-test-pw",
-			"-q", "1", "-r", "-t", "heartwire/v1/m/build-08/s/s1/status", "-m", "foreign-subtree", NULL};
-	const char *sub[] = {"mosquitto_sub", "-h", "127.0.0.1", "-p", port, "-i", "hwt-collector", "-u", "collector", "-P", "collector-test-pw",
-			"-v", "-C", "2", "-W", "2", "-t", "heartwire/v1/m/+/s/s1/status", NULL};
+	const char *anon[] = {"mosquitto_pub", "-h", "127.0.0.1", "-p", port, "-i", "hwt-anon", "-t",
+			"heartwire/v1/m/build-07/s/s1/hb", "-m", "x", NULL};
+	const char *own[] = {"mosquitto_pub", "-h", "127.0.0.1", "-p", port, "-i", "hwt-own", "-u", "build-07", "-P",
+			"build-07-test-pw", "-q", "1", "-r", "-t", "heartwire/v1/m/build-07/s/s1/status", "-m", "own-subtree",
+			NULL};
+	const char *other[] = {"mosquitto_pub", "-h", "127.0.0.1", "-p", port, "-i", "hwt-other", "-u", "build-07", "-P",
+			"build-07-test-pw", "-q", "1", "-r", "-t", "heartwire/v1/m/build-08/s/s1/status", "-m", "foreign-subtree",
+			NULL};
+	const char *sub[] = {"mosquitto_sub", "-h", "127.0.0.1", "-p", port, "-i", "hwt-collector", "-u", "collector", "-P",
+			"collector-test-pw", "-v", "-C", "2", "-W", "2", "-t", "heartwire/v1/m/+/s/s1/status", NULL};
 	int64_t t0;
 
 	snprintf(src, sizeof(src), "%s/conf/mosquitto/heartwire.conf", hwt_source_dir());
@@ -459,13 +461,13 @@ static void TEST_broker_config_rewrite_handles_several_listeners_and_placeholder
 {
 	hwt_broker_t b = HWT_BROKER_INIT;
 	const char *conf = "allow_anonymous true\n"
-			"listener 1883\n"
-			"listener 1884 0.0.0.0\n"
-			"persistence true\n"
-			"persistence_location /var/lib/mosquitto/\n"
-			"log_dest file /var/log/mosquitto/mosquitto.log\n"
-			"acl_file @SRC@/tests/fixtures/mosquitto/acl\n"
-			"# the private dir: @DIR@\n";
+			   "listener 1883\n"
+			   "listener 1884 0.0.0.0\n"
+			   "persistence true\n"
+			   "persistence_location /var/lib/mosquitto/\n"
+			   "log_dest file /var/log/mosquitto/mosquitto.log\n"
+			   "acl_file @SRC@/tests/fixtures/mosquitto/acl\n"
+			   "# the private dir: @DIR@\n";
 
 	CU_ASSERT_EQUAL_FATAL(hwt_broker_start_text(&b, conf), 0);
 	CU_ASSERT_EQUAL(b.nports, 2);
@@ -482,6 +484,7 @@ static void TEST_broker_config_rewrite_handles_several_listeners_and_placeholder
 
 int main(void)
 {
+	/* clang-format off */
 	static const hwtest_case_t cases[] = {
 		HWTEST(TEST_free_ports_are_distinct_and_bindable),
 		HWTEST(TEST_wait_until_is_true_in_time_and_false_after_deadline),
@@ -497,6 +500,7 @@ int main(void)
 		HWTEST(TEST_broker_config_rewrite_handles_several_listeners_and_placeholders),
 		HWTEST_END,
 	};
+	/* clang-format on */
 
 	if(hwtest_init() != 0) return 1;
 	if(hwtest_suite("harness", suite_init, NULL, cases) != 0) return 1;

@@ -285,10 +285,7 @@ static void TEST_project_pause(void)
 int main(void)
 {
 	static const hwtest_case_t cases[] = {
-		HWTEST(TEST_fail_when_paused),
-		HWTEST(TEST_wait_until_unpause),
-		HWTEST(TEST_project_pause),
-		HWTEST_END};
+			HWTEST(TEST_fail_when_paused), HWTEST(TEST_wait_until_unpause), HWTEST(TEST_project_pause), HWTEST_END};
 
 	if(hwtest_init() != 0 || hwtest_suite("pause", suite_init, suite_cleanup, cases) != 0) return 1;
 	return hwtest_run();

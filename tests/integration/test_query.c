@@ -240,19 +240,25 @@ static void TEST_each_query_and_filter(void)
 		const char *sid, *mid, *project, *slot;
 		int what;
 	} fleet[] = {
-		{"f-a1", "fm-1", "fp-web", "1", SEED_ACTIVE}, {"f-a2", "fm-1", "fp-web", "2", SEED_ACTIVE},
-		{"f-a3", "fm-2", "fp-api", "1", SEED_ACTIVE}, {"f-c1", "fm-1", "fp-web", "3", SEED_CRASHED},
-		{"f-c2", "fm-2", "fp-api", "2", SEED_CRASHED}, {"f-l1", "fm-2", "fp-web", "4", SEED_LOST},
-		{"f-s1", "fm-1", "fp-api", "5", SEED_STARTING}, {"f-d1", "fm-2", "fp-api", "3", SEED_COMPLETED},
+			{"f-a1", "fm-1", "fp-web", "1", SEED_ACTIVE},
+			{"f-a2", "fm-1", "fp-web", "2", SEED_ACTIVE},
+			{"f-a3", "fm-2", "fp-api", "1", SEED_ACTIVE},
+			{"f-c1", "fm-1", "fp-web", "3", SEED_CRASHED},
+			{"f-c2", "fm-2", "fp-api", "2", SEED_CRASHED},
+			{"f-l1", "fm-2", "fp-web", "4", SEED_LOST},
+			{"f-s1", "fm-1", "fp-api", "5", SEED_STARTING},
+			{"f-d1", "fm-2", "fp-api", "3", SEED_COMPLETED},
 	};
 	int64_t t0 = hw_time_ms();
 
 	CU_ASSERT_FATAL(tq_open(&q) == 0);
 	for(size_t i = 0; i < sizeof(fleet) / sizeof(fleet[0]); i++)
 		CU_ASSERT_FATAL(seed(fleet[i].mid, fleet[i].sid, fleet[i].project, fleet[i].slot, fleet[i].what) == 0);
-	CU_ASSERT_FATAL(HWT_WAIT_UNTIL(tq_count(&q, "\"project\":\"fp-web\"") == 4 && tq_count(&q, "\"project\":\"fp-api\"") == 4 &&
-			session_is(&q, "f-c1", "crashed") && session_is(&q, "f-l1", "lost") && session_is(&q, "f-a3", "active") &&
-			session_is(&q, "f-d1", "completed"), 15000));
+	CU_ASSERT_FATAL(HWT_WAIT_UNTIL(tq_count(&q, "\"project\":\"fp-web\"") == 4 &&
+					tq_count(&q, "\"project\":\"fp-api\"") == 4 && session_is(&q, "f-c1", "crashed") &&
+					session_is(&q, "f-l1", "lost") && session_is(&q, "f-a3", "active") &&
+					session_is(&q, "f-d1", "completed"),
+			15000));
 	/* states: one, several */
 	CU_ASSERT_EQUAL(tq_count(&q, "\"states\":[\"crashed\"],\"project\":\"fp-web\""), 1);
 	CU_ASSERT_EQUAL(tq_count(&q, "\"states\":[\"active\",\"crashed\"],\"machine\":\"fm-2\""), 2);
@@ -422,8 +428,8 @@ static void TEST_bad_filters_and_unknown_sessions(void)
 	CU_ASSERT_STRING_EQUAL(tq_code(&q, "q/session", "{}"), "bad_request");
 	CU_ASSERT_STRING_EQUAL(tq_code(&q, "q/session", "{\"session\":\"no-such-session\"}"), "unknown_session");
 	CU_ASSERT_STRING_EQUAL(tq_code(&q, "cmd/fail", "{\"session\":\"no-such-session\"}"), "unknown_session");
-	CU_ASSERT_STRING_EQUAL(tq_code(&q, "cmd/claim", "{\"session\":\"no-such-session\",\"claimant\":\"x\"}"),
-			"unknown_session");
+	CU_ASSERT_STRING_EQUAL(
+			tq_code(&q, "cmd/claim", "{\"session\":\"no-such-session\",\"claimant\":\"x\"}"), "unknown_session");
 	CU_ASSERT_STRING_EQUAL(tq_code(&q, "cmd/claim", "{\"session\":\"s-1\"}"), "bad_request");
 	CU_ASSERT_STRING_EQUAL(tq_code(&q, "q/reboot", "{}"), "bad_request");
 	CU_ASSERT_STRING_EQUAL(tq_code(&q, "cmd/sessions", "{}"), "bad_request");
@@ -601,8 +607,8 @@ static void TEST_lease_expiry_release_and_tokens(void)
 	/* a live session cannot be claimed, a completed one neither */
 	CU_ASSERT_FATAL(seed("cl-m", "lease-live", "cl", "3", SEED_ACTIVE) == 0);
 	CU_ASSERT_FATAL(seed("cl-m", "lease-done", "cl", "4", SEED_COMPLETED) == 0);
-	CU_ASSERT_FATAL(HWT_WAIT_UNTIL(session_is(&q, "lease-live", "active") && session_is(&q, "lease-done", "completed"),
-			10000));
+	CU_ASSERT_FATAL(HWT_WAIT_UNTIL(
+			session_is(&q, "lease-live", "active") && session_is(&q, "lease-done", "completed"), 10000));
 	CU_ASSERT_STRING_EQUAL(tq_code(&q, "cmd/claim", "{\"session\":\"lease-live\",\"claimant\":\"a\"}"), "not_recoverable");
 	CU_ASSERT_STRING_EQUAL(tq_code(&q, "cmd/claim", "{\"session\":\"lease-done\",\"claimant\":\"a\"}"), "not_recoverable");
 	/* claim with a short lease (long enough for the two conflicting requests below to be
@@ -747,7 +753,8 @@ static void TEST_fail_and_clear_with_audit(void)
 	CU_ASSERT(HWT_WAIT_UNTIL(one_has(w, "\"state\":\"cleared\",\"cause\":\"operator\"", NULL), 5000));
 	/* the events log has both, as transitions and as commands with their reasons */
 	CU_ASSERT(HWT_WAIT_UNTIL(has_event(&q, "fc-1", "\"input\":\"cmd_fail\"", NULL) &&
-			has_event(&q, "fc-1", "\"input\":\"cmd_clear\"", NULL), 5000));
+					has_event(&q, "fc-1", "\"input\":\"cmd_clear\"", NULL),
+			5000));
 	CU_ASSERT(has_event(&q, "fc-1", "\"cmd\":\"fail\"", "the branch was deleted"));
 	CU_ASSERT(has_event(&q, "fc-1", "\"cmd\":\"clear\"", "ready again"));
 	/* what the table refuses */
@@ -827,8 +834,8 @@ static void TEST_pause_and_unpause(void)
 	CU_ASSERT(HWT_WAIT_UNTIL((take_retained(m, &rt), strstr(rt.pause, "\"paused\":false") != NULL), 5000));
 	CU_ASSERT_FATAL(tq_ok(&q, "cmd/unpause", "{\"project\":\"pz-proj\"}", &r));
 	hw_reply_cleanup(&r);
-	CU_ASSERT(HWT_WAIT_UNTIL((take_retained(m, &rt), rt.project[0] == '\0' || strstr(rt.project, "\"pause\"") == NULL),
-			5000));
+	CU_ASSERT(HWT_WAIT_UNTIL(
+			(take_retained(m, &rt), rt.project[0] == '\0' || strstr(rt.project, "\"pause\"") == NULL), 5000));
 	/* paused again, then the collector restarts: it loads the pause and republishes it */
 	CU_ASSERT_FATAL(tq_ok(&q, "cmd/pause", "{\"project\":\"pz-proj\",\"reason\":\"still down\"}", &r));
 	hw_reply_cleanup(&r);
@@ -848,6 +855,7 @@ static void TEST_pause_and_unpause(void)
 
 int main(void)
 {
+	/* clang-format off */
 	static const hwtest_case_t cases[] = {
 		HWTEST(TEST_each_query_and_filter),
 		HWTEST(TEST_paging_returns_every_session_once),
@@ -859,6 +867,7 @@ int main(void)
 		HWTEST(TEST_pause_and_unpause),
 		HWTEST_END,
 	};
+	/* clang-format on */
 
 	if(hwtest_init() != 0) return 1;
 	hwtest_suite("query", suite_init, suite_cleanup, cases);

@@ -15,8 +15,8 @@
 
 #define GROUP "qgroup"
 #define LEASE "2000"
-#define N_REQ 20      /* requests of each kind per round */
-#define N_SESS 60     /* crashed sessions: three rounds of N_REQ commands */
+#define N_REQ 20  /* requests of each kind per round */
+#define N_SESS 60 /* crashed sessions: three rounds of N_REQ commands */
 #define MAX_REQ 128
 #define QUIET_MS 1500 /* after the last reply: a duplicate would have come by then */
 #define LONG_IV 3600000
@@ -32,25 +32,25 @@ static const char *const group_args[] = {"--group", GROUP, "--leader-lease-ms", 
 
 typedef struct greq {
 	char corr[48]; /* prefix (< 24) + "-" + an int */
-	int replies;     /* replies that carried this correlation */
-	bool ok;         /* of the first reply */
+	int replies;   /* replies that carried this correlation */
+	bool ok;       /* of the first reply */
 	char code[HW_ID_MAX + 1];
-	char state[32];  /* "state" of the first reply's data ("" if none) */
-	int64_t count;   /* "count" of the first reply's data (-1 if none) */
-	bool paused;     /* "paused":true in the first reply's data */
+	char state[32]; /* "state" of the first reply's data ("" if none) */
+	int64_t count;  /* "count" of the first reply's data (-1 if none) */
+	bool paused;    /* "paused":true in the first reply's data */
 } greq_t;
 
 typedef struct grq {
-	hw_mqtt_t *m;            /* MQTT 5: response topic + correlation data */
-	hwt_mqpool_t *pool;      /* MQTT 3.1.1: JSON reply_to + corr */
+	hw_mqtt_t *m;       /* MQTT 5: response topic + correlation data */
+	hwt_mqpool_t *pool; /* MQTT 3.1.1: JSON reply_to + corr */
 	hwt_mq_t *c311;
-	char reply[160];         /* the MQTT 5 client's reply topic */
-	char reply311[160];      /* the MQTT 3.1.1 client's */
+	char reply[160];    /* the MQTT 5 client's reply topic */
+	char reply311[160]; /* the MQTT 3.1.1 client's */
 	char prefix[24];
 	greq_t r[MAX_REQ];
 	int n;
-	int strays;              /* replies with an unknown correlation */
-	int64_t last_ms;         /* when the last reply came */
+	int strays;      /* replies with an unknown correlation */
+	int64_t last_ms; /* when the last reply came */
 } grq_t;
 
 /* Counts one reply (payload borrowed) under corr (NULL: take the JSON "corr"). */
@@ -89,8 +89,7 @@ static void grq_note(grq_t *g, const char *corr, size_t corr_len, const void *pa
 	hw_reply_cleanup(&rep);
 }
 
-static void on_311(hwt_mq_t *c, const char *topic, size_t topic_len, const void *payload, size_t len, bool retained,
-		void *ud)
+static void on_311(hwt_mq_t *c, const char *topic, size_t topic_len, const void *payload, size_t len, bool retained, void *ud)
 {
 	(void)c;
 	(void)topic;
@@ -126,8 +125,7 @@ static int grq_open(grq_t *g, const char *prefix)
 	o.ud = g;
 	g->c311 = hwt_mq_connect(g->pool, &o);
 	if(!g->c311 || !hwt_mqpool_wait_connected(g->pool, 10000) || hwt_mq_subscribe(g->c311, g->reply311, 1) != 0) return -1;
-	for(int64_t end = hwt_now_ms() + 10000; !hwt_mq_subscribed(g->c311) && hwt_now_ms() < end;)
-		hwt_mqpool_run(g->pool, 20);
+	for(int64_t end = hwt_now_ms() + 10000; !hwt_mq_subscribed(g->c311) && hwt_now_ms() < end;) hwt_mqpool_run(g->pool, 20);
 	return hwt_mq_subscribed(g->c311) ? 0 : -1;
 }
 
@@ -276,8 +274,7 @@ static void round_of_requests(grq_t *g, int first, const char *who)
 		idx[2 * i] = grq_send(g, "q/sessions", "{\"project\":\"qg\",\"limit\":1000}", i % 2 == 0);
 		if(i % 3 == 2)
 			snprintf(json, sizeof(json), "{\"session\":\"%s\",\"claimant\":\"qg-restarter\"}", sids[first + i]);
-		else
-			snprintf(json, sizeof(json), "{\"session\":\"%s\",\"reason\":\"test %s\"}", sids[first + i], who);
+		else snprintf(json, sizeof(json), "{\"session\":\"%s\",\"reason\":\"test %s\"}", sids[first + i], who);
 		idx[2 * i + 1] = grq_send(g, verbs[i % 3], json, i % 2 == 1);
 		CU_ASSERT_FATAL(idx[2 * i] >= 0 && idx[2 * i + 1] >= 0);
 	}
@@ -291,8 +288,7 @@ static void round_of_requests(grq_t *g, int first, const char *who)
 		if(!c->ok) fprintf(stderr, "%s %s: %s\n", verbs[i % 3], sids[first + i], c->code);
 		CU_ASSERT_STRING_EQUAL(c->state, want[i % 3]);
 	}
-	for(int i = 0; i < N_REQ; i++)
-		CU_ASSERT(HWT_WAIT_UNTIL(ch_is(&w, sids[first + i], wstate[i % 3], -1), 10000));
+	for(int i = 0; i < N_REQ; i++) CU_ASSERT(HWT_WAIT_UNTIL(ch_is(&w, sids[first + i], wstate[i % 3], -1), 10000));
 }
 
 /* ------------------------------------------------------------------ suite */
@@ -399,7 +395,8 @@ static void TEST_another_member_of_the_share_takes_its_part(void)
 	CU_ASSERT_FATAL(hw_mqtt_subscribe(member, "$share/" GROUP "/" CH_ROOT "/cmd/+", 1, &err) == HW_OK);
 	CU_ASSERT_FATAL(grq_open(&g, "r2") == 0);
 	for(int i = 0; i < N_REQ; i++)
-		CU_ASSERT_FATAL(grq_send(&g, i % 2 ? "cmd/fail" : "q/stats", i % 2 ? "{\"session\":\"qg-none\"}" : "{}", true) >= 0);
+		CU_ASSERT_FATAL(grq_send(&g, i % 2 ? "cmd/fail" : "q/stats", i % 2 ? "{\"session\":\"qg-none\"}" : "{}", true) >=
+				0);
 	/* replies come only for what the collector took: wait for the member's part, then quiet */
 	for(int64_t end = hwt_now_ms() + 10000; hwt_now_ms() < end;){
 		hw_mqtt_msg_t *msg;
@@ -473,12 +470,14 @@ static void TEST_leader_killed_the_other_answers(void)
 
 int main(void)
 {
+	/* clang-format off */
 	static const hwtest_case_t cases[] = {
 		HWTEST(TEST_each_request_answered_once),
 		HWTEST(TEST_another_member_of_the_share_takes_its_part),
 		HWTEST(TEST_leader_killed_the_other_answers),
 		HWTEST_END,
 	};
+	/* clang-format on */
 
 	if(hwtest_init() != 0) return 1;
 	if(hwtest_suite("query_group", suite_init, suite_cleanup, cases) != 0) return 1;

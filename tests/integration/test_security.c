@@ -1,4 +1,5 @@
-/* test_security.c: the shipped broker security on a real mosquitto: heartwire.conf with an ACL and password file made by scripts/hw-keys, TLS certificates by scripts/hw-certs. */
+/* test_security.c: the shipped broker security on a real mosquitto: heartwire.conf with an ACL and password file made by
+ * scripts/hw-keys, TLS certificates by scripts/hw-certs. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -134,8 +135,7 @@ static bool read_key(const char *path, char *dst, size_t len)
 
 /* A client for url as username/password (either NULL for none) with a fresh id; NULL on
  * failure (printed). cafile for mqtts://. */
-static hw_mqtt_t *client_new(const char *url, const char *user, const char *pw, const char *cafile, char *id,
-		size_t idlen)
+static hw_mqtt_t *client_new(const char *url, const char *user, const char *pw, const char *cafile, char *id, size_t idlen)
 {
 	hw_mqtt_opts_t o = HW_MQTT_OPTS_INIT;
 	hw_mqtt_t *m = NULL;
@@ -421,8 +421,8 @@ static void TEST_anonymous_is_refused_on_every_listener(void)
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0){
 		static const char upgrade[] = "GET /mqtt HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-				"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-				"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n";
+					      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+					      "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n";
 		static const unsigned char connect_pkt[] = {0x10, 0x12, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x04, 0x02, 0x00, 0x0a,
 				0x00, 0x06, 's', 'e', 'c', '-', 'w', 's'};
 		unsigned char frame[2 + 4 + sizeof(connect_pkt)];
@@ -765,7 +765,8 @@ static void TEST_rotated_key_works_and_the_old_one_stops_after_reload(void)
 	snprintf(oldkey, sizeof(oldkey), "%s", keys[U_A]);
 	t0 = hwt_now_ms();
 	CU_ASSERT_EQUAL_FATAL(hw_keys(log, sizeof(log), false, "--pid", pid, "--key-file", keyfile, "rotate", "sec-a",
-			(const char *)NULL), 0);
+					      (const char *)NULL),
+			0);
 	CU_ASSERT_TRUE(file_has(log, "reloaded"));
 	CU_ASSERT_TRUE_FATAL(read_key(keyfile, newkey, sizeof(newkey)));
 	CU_ASSERT_STRING_NOT_EQUAL(newkey, oldkey);
@@ -790,7 +791,8 @@ static void TEST_removed_key_is_refused(void)
 	snprintf(keyfile, sizeof(keyfile), "%s/sec-tmp.key", tmp);
 	/* A new agent works after add + reload, without a broker restart. */
 	CU_ASSERT_EQUAL_FATAL(hw_keys(log, sizeof(log), false, "--pid", pid, "--key-file", keyfile, "add", "sec-tmp",
-			(const char *)NULL), 0);
+					      (const char *)NULL),
+			0);
 	CU_ASSERT_TRUE_FATAL(read_key(keyfile, key, sizeof(key)));
 	CU_ASSERT_TRUE_FATAL(wait_login("sec-tmp", key, HW_OK, WAIT_MS));
 	live = client_new(broker.url, "sec-tmp", key, NULL, NULL, 0);
@@ -807,7 +809,8 @@ static void TEST_removed_key_is_refused(void)
 	/* A removed viewer loses its ACL block as well. */
 	snprintf(keyfile, sizeof(keyfile), "%s/sec-v2.key", tmp);
 	CU_ASSERT_EQUAL(hw_keys(log, sizeof(log), false, "--no-reload", "--key-file", keyfile, "add", "sec-v2", "--role",
-			"viewer", (const char *)NULL), 0);
+					"viewer", (const char *)NULL),
+			0);
 	CU_ASSERT_TRUE(file_has(acl_path, "\nuser sec-v2\n"));
 	CU_ASSERT_EQUAL(hw_keys(log, sizeof(log), false, "--no-reload", "remove", "sec-v2", (const char *)NULL), 0);
 	CU_ASSERT_FALSE(file_has(acl_path, "sec-v2"));
@@ -895,9 +898,9 @@ static void TEST_agent_over_tls_hands_over_to_the_tls_build(void)
 	snprintf(keyfile, sizeof(keyfile), "%s/%s.key", tmp, user_names[U_A]);
 	CU_ASSERT_EQUAL_FATAL(sub(coll, ROOT "/m/sec-a/s/tls-agent/#"), HW_OK);
 	{
-		const char *const argv[] = {agent, "run", "--broker", tls_url, "--cafile", ca, "--machine", "sec-a",
-			"--username", "sec-a", "--password-file", keyfile, "--session", "tls-agent", "--interval-ms", "200",
-			"--", "sh", "-c", "sleep 0.6; exit 7", NULL};
+		const char *const argv[] = {agent, "run", "--broker", tls_url, "--cafile", ca, "--machine", "sec-a", "--username",
+				"sec-a", "--password-file", keyfile, "--session", "tls-agent", "--interval-ms", "200", "--", "sh",
+				"-c", "sleep 0.6; exit 7", NULL};
 		CU_ASSERT_EQUAL(run(argv, log, sizeof(log), true), 7);
 	}
 	CU_ASSERT_FALSE(file_has(log, "heartwire-agent-tls:"));
@@ -983,6 +986,7 @@ static const char *certs_ca_path(void)
 
 int main(void)
 {
+	/* clang-format off */
 	static const hwtest_case_t cases[] = {
 		HWTEST(TEST_shipped_config_loads_with_its_three_listeners),
 		HWTEST(TEST_anonymous_is_refused_on_every_listener),
@@ -1002,6 +1006,7 @@ int main(void)
 		HWTEST(TEST_removed_key_is_refused),
 		HWTEST_END,
 	};
+	/* clang-format on */
 
 	if(hwtest_init() != 0 || hwtest_suite("security", suite_init, suite_cleanup, cases) != 0) return 1;
 	return hwtest_run();

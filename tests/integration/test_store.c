@@ -117,8 +117,8 @@ static void TEST_upsert_inserts_then_updates_and_find_by_id(void)
 
 	fixture_open(&f, "t_upsert");
 	sel = BCON_NEW("_id", BCON_UTF8("s-42"));
-	upd = BCON_NEW("$set", "{", "state", BCON_UTF8("active"), "epoch", BCON_INT64(4), "}",
-			"$setOnInsert", "{", "started_at", BCON_INT64(1763712000123), "}");
+	upd = BCON_NEW("$set", "{", "state", BCON_UTF8("active"), "epoch", BCON_INT64(4), "}", "$setOnInsert", "{", "started_at",
+			BCON_INT64(1763712000123), "}");
 	opts = BCON_NEW("upsert", BCON_BOOL(true));
 
 	CU_ASSERT_TRUE(mongoc_collection_update_one(f.coll, sel, upd, opts, &reply, &error));
@@ -128,8 +128,8 @@ static void TEST_upsert_inserts_then_updates_and_find_by_id(void)
 	bson_destroy(upd);
 
 	/* The second upsert matches and changes the state; $setOnInsert must not apply again. */
-	upd = BCON_NEW("$set", "{", "state", BCON_UTF8("stalled"), "epoch", BCON_INT64(5), "}",
-			"$setOnInsert", "{", "started_at", BCON_INT64(1), "}");
+	upd = BCON_NEW("$set", "{", "state", BCON_UTF8("stalled"), "epoch", BCON_INT64(5), "}", "$setOnInsert", "{", "started_at",
+			BCON_INT64(1), "}");
 	CU_ASSERT_TRUE(mongoc_collection_update_one(f.coll, sel, upd, opts, &reply, &error));
 	CU_ASSERT_EQUAL(doc_int(&reply, "matchedCount"), 1);
 	CU_ASSERT_EQUAL(doc_int(&reply, "modifiedCount"), 1);
@@ -186,8 +186,8 @@ static void TEST_compound_index_and_filtered_sorted_find(void)
 		bson_t *d;
 
 		snprintf(id, sizeof(id), "s-%02d", i);
-		d = BCON_NEW("_id", BCON_UTF8(id), "state", BCON_UTF8(i % 3 == 0 ? "stalled" : "active"),
-				"deadline_at", BCON_INT64(10000 - i * 10));
+		d = BCON_NEW("_id", BCON_UTF8(id), "state", BCON_UTF8(i % 3 == 0 ? "stalled" : "active"), "deadline_at",
+				BCON_INT64(10000 - i * 10));
 		CU_ASSERT_TRUE(mongoc_collection_insert_one(f.coll, d, NULL, NULL, &error));
 		bson_destroy(d);
 	}
@@ -383,8 +383,8 @@ static bool cas_claim(mongoc_collection_t *coll, int64_t expect, const char *own
 {
 	mongoc_find_and_modify_opts_t *fam = mongoc_find_and_modify_opts_new();
 	bson_t *query = BCON_NEW("_id", BCON_UTF8("s-1"), "version", BCON_INT64(expect));
-	bson_t *update = BCON_NEW("$set", "{", "recovery.claimed_by", BCON_UTF8(owner), "}",
-			"$inc", "{", "version", BCON_INT64(1), "}");
+	bson_t *update = BCON_NEW(
+			"$set", "{", "recovery.claimed_by", BCON_UTF8(owner), "}", "$inc", "{", "version", BCON_INT64(1), "}");
 	bson_t reply;
 	bson_error_t error;
 	bson_iter_t it;
@@ -404,8 +404,8 @@ static bool cas_claim(mongoc_collection_t *coll, int64_t expect, const char *own
 		bson_iter_document(&it, &len, &data);
 		if(bson_init_static(&v, data, len)){
 			won = doc_int(&v, "version") == expect + 1;
-			if(bson_iter_init(&w, &v) && bson_iter_find_descendant(&w, "recovery.claimed_by", &w)
-					&& BSON_ITER_HOLDS_UTF8(&w))
+			if(bson_iter_init(&w, &v) && bson_iter_find_descendant(&w, "recovery.claimed_by", &w) &&
+					BSON_ITER_HOLDS_UTF8(&w))
 				snprintf(who, sizeof(who), "%s", bson_iter_utf8(&w, NULL));
 			CU_ASSERT_STRING_EQUAL(who, owner);
 		}
@@ -462,7 +462,7 @@ typedef struct racer {
 	const char *owner;
 	pthread_barrier_t *start;
 	int64_t expect;
-	bool fence;   /* insert-fence instead of findAndModify */
+	bool fence; /* insert-fence instead of findAndModify */
 	bool won;
 } racer_t;
 
@@ -562,8 +562,10 @@ static void TEST_find_and_modify_concurrent_race(void)
 	CU_ASSERT_EQUAL(nones, 0);
 	if(store.ferretdb){
 		if(doubles > 0)
-			printf("\n  KNOWN FERRETDB 1.24 DEVIATION: findAndModify version guard had two winners in %d of %d rounds "
-					"(not atomic); use an insert fence\n", doubles, rounds);
+			printf("\n  KNOWN FERRETDB 1.24 DEVIATION: findAndModify version guard had two winners in %d of %d "
+			       "rounds "
+			       "(not atomic); use an insert fence\n",
+					doubles, rounds);
 	}else{
 		CU_ASSERT_EQUAL(single, rounds);
 		CU_ASSERT_EQUAL(doubles, 0);
@@ -675,6 +677,7 @@ static void TEST_unique_names_differ_and_are_valid(void)
 
 int main(void)
 {
+	/* clang-format off */
 	static const hwtest_case_t cases[] = {
 		HWTEST(TEST_unique_names_differ_and_are_valid),
 		HWTEST(TEST_upsert_inserts_then_updates_and_find_by_id),
@@ -689,6 +692,7 @@ int main(void)
 		HWTEST(TEST_store_restart_keeps_data),
 		HWTEST_END,
 	};
+	/* clang-format on */
 
 	mongoc_init();
 	if(hwtest_init() != 0) return 1;

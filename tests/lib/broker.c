@@ -145,8 +145,8 @@ static int broker_write_conf(hwt_broker_t *b)
 			sb_add(&s, p, n);
 			sb_str(&s, "\n");
 			sb_str(&s, line);
-		}else if(!strcmp(tok, "port") || !strcmp(tok, "bind_address") || !strcmp(tok, "persistence_location")
-				|| !strcmp(tok, "pid_file") || !strcmp(tok, "log_dest") || !strcmp(tok, "user")){
+		}else if(!strcmp(tok, "port") || !strcmp(tok, "bind_address") || !strcmp(tok, "persistence_location") ||
+				!strcmp(tok, "pid_file") || !strcmp(tok, "log_dest") || !strcmp(tok, "user")){
 			sb_str(&s, "# hwt dropped: ");
 			sb_add(&s, p, n);
 			sb_str(&s, "\n");
@@ -193,8 +193,7 @@ static int broker_pick_ports(hwt_broker_t *b)
 
 	if(n == 0) n = 1;
 	if(n > HWT_BROKER_PORTS_MAX){
-		fprintf(stderr, "hwt: the broker config has %d listeners; the harness supports %d\n", n,
-				HWT_BROKER_PORTS_MAX);
+		fprintf(stderr, "hwt: the broker config has %d listeners; the harness supports %d\n", n, HWT_BROKER_PORTS_MAX);
 		return -1;
 	}
 	for(int i = 0; i < n; i++){

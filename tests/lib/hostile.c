@@ -1,4 +1,5 @@
-/* hostile.c: the hostile-input corpus (hostile.h): 160+ malformed and hostile payloads and topics with their expected refusal reasons, and the random-payload generator. */
+/* hostile.c: the hostile-input corpus (hostile.h): 160+ malformed and hostile payloads and topics with their expected refusal
+ * reasons, and the random-payload generator. */
 #include "hostile.h"
 
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #define ST_HEAD "{\"v\":1," S ",\"epoch\":1"
 #define AGENT_TOPIC "@ROOT@/m/hostile-m/s/hostile-s/"
 
+/* clang-format off */
 static const char *const controls[HWT_H__COUNT] = {
 	[HWT_H_BIRTH] = BIRTH_HEAD ",\"task\":\"t\",\"argv\":[\"a\",\"b\"]}",
 	[HWT_H_HB] = HB_HEAD ",\"state\":\"active\",\"child\":{\"pid\":42,\"proc\":\"S\",\"cpu_ms\":1}}",
@@ -30,10 +32,13 @@ static const char *const controls[HWT_H__COUNT] = {
 	[HWT_H_PAUSE] = "{\"v\":1,\"paused\":true,\"resume_at\":null,\"by\":\"ops\"}",
 	[HWT_H_TOPIC] = NULL,
 };
+/* clang-format on */
 
+/* clang-format off */
 static const char *const target_names[HWT_H__COUNT] = {
 	"birth", "hb", "ev", "status", "query", "command", "agent_cmd", "pause", "topic",
 };
+/* clang-format on */
 
 /* ---- generators: inputs too large or repetitive to write out ---------------------------- */
 
@@ -272,11 +277,14 @@ static char *gen_topic_long(size_t *len)
 
 /* ---- the corpus --------------------------------------------------------------------------- */
 
+/* clang-format off */
 #define E(name, target, reason, text) {name, target, NULL, reason, text, 0, NULL}
 #define EB(name, target, reason, text) {name, target, NULL, reason, text, sizeof(text) - 1, NULL}
 #define EV_(name, target, verb, reason, text) {name, target, verb, reason, text, 0, NULL}
 #define EG(name, target, verb, reason, fn) {name, target, verb, reason, NULL, 0, fn}
+/* clang-format on */
 
+/* clang-format off */
 static const hwt_hostile_t corpus[] = {
 	/* ---- size and framing */
 	EB("hb_empty", HWT_H_HB, HW_R_EMPTY, ""),
@@ -476,6 +484,7 @@ static const hwt_hostile_t corpus[] = {
 	EB("topic_empty", HWT_H_TOPIC, HW_R_EMPTY, ""),
 	EG("topic_over_288", HWT_H_TOPIC, NULL, HW_R_TOO_LARGE, gen_topic_long),
 };
+/* clang-format on */
 
 #define CORPUS_N (sizeof(corpus) / sizeof(corpus[0]))
 
@@ -542,13 +551,14 @@ static bool put(char *buf, size_t len, size_t *at, const char *s, size_t n)
 	return true;
 }
 
-int hwt_hostile_topic(const hwt_hostile_t *h, const char *root, const char *machine, char *buf, size_t len,
-		size_t *topic_len)
+int hwt_hostile_topic(const hwt_hostile_t *h, const char *root, const char *machine, char *buf, size_t len, size_t *topic_len)
 {
+	/* clang-format off */
 	static const char *const kinds[] = {
 		[HWT_H_BIRTH] = "birth", [HWT_H_HB] = "hb", [HWT_H_EV] = "ev", [HWT_H_STATUS] = "status",
 		[HWT_H_AGENT_CMD] = "cmd",
 	};
+	/* clang-format on */
 	const char *ph = "@ROOT@";
 	size_t at = 0, n = 0, phn = strlen(ph);
 	char *text = NULL;
@@ -712,6 +722,7 @@ uint64_t hwt_rand_next(uint64_t *state)
 	return x * 0x2545f4914f6cdd1dULL;
 }
 
+/* clang-format off */
 static const char *const tokens[] = {
 	"{", "}", "[", "]", ":", ",", "\"", "\"v\"", "1", "0", "-1", "\"session\"", "\"machine\"",
 	"\"epoch\"", "\"$set\"", "\"$where\"", "\"a.b\"", "\"\"", "null", "true", "false", "1e999",
@@ -719,6 +730,7 @@ static const char *const tokens[] = {
 	"\"interval_ms\"", "5000", "\"type\"", "\"exit\"", "\"state\"", "\" \"", "\\", "\n", " ",
 	"\xc0\xaf", "\xff", "\"\xe2\x82\xac\"", "NaN", "/*", "*/", "\"argv\"", "\"child\"",
 };
+/* clang-format on */
 
 size_t hwt_random_payload(uint64_t *state, unsigned char *buf, size_t cap)
 {

@@ -1,4 +1,5 @@
-/* hostile.h: a corpus of malformed and hostile payloads and topics, each tagged with the refusal reason the codec must give, plus a random-payload generator (hardening and flood tests). */
+/* hostile.h: a corpus of malformed and hostile payloads and topics, each tagged with the refusal reason the codec must give, plus
+ * a random-payload generator (hardening and flood tests). */
 #ifndef HEARTWIRE_TEST_HOSTILE_H
 #define HEARTWIRE_TEST_HOSTILE_H
 
@@ -38,13 +39,13 @@ typedef enum hwt_hostile_target {
 
 /* One corpus entry; all strings are static. */
 typedef struct hwt_hostile {
-	const char *name;   /* unique tag, e.g. "hb_dollar_key_nested" */
-	int target;         /* hwt_hostile_target */
-	const char *verb;   /* HWT_H_QUERY / HWT_H_COMMAND: the {verb} topic level */
-	int reason;         /* the hw_reason the codec (or topic parser) must refuse it with */
-	const char *text;   /* the payload (the topic for HWT_H_TOPIC, with "@ROOT@" for the
-	                     * root), or NULL when gen builds it */
-	size_t len;         /* bytes of text (it may hold NULs); 0 = strlen(text) */
+	const char *name;          /* unique tag, e.g. "hb_dollar_key_nested" */
+	int target;                /* hwt_hostile_target */
+	const char *verb;          /* HWT_H_QUERY / HWT_H_COMMAND: the {verb} topic level */
+	int reason;                /* the hw_reason the codec (or topic parser) must refuse it with */
+	const char *text;          /* the payload (the topic for HWT_H_TOPIC, with "@ROOT@" for the
+				    * root), or NULL when gen builds it */
+	size_t len;                /* bytes of text (it may hold NULs); 0 = strlen(text) */
 	char *(*gen)(size_t *len); /* builds large, deep or repetitive inputs; result from malloc */
 } hwt_hostile_t;
 
@@ -67,8 +68,7 @@ int hwt_hostile_payload(const hwt_hostile_t *h, char **buf, size_t *len);
  * entries give their own text (or gen output) with "@ROOT@" replaced. Topics may hold any
  * byte (a NUL included), so the length goes to *topic_len. Returns 0, or -1 when buf is too
  * small or out of memory. */
-int hwt_hostile_topic(const hwt_hostile_t *h, const char *root, const char *machine, char *buf, size_t len,
-		size_t *topic_len);
+int hwt_hostile_topic(const hwt_hostile_t *h, const char *root, const char *machine, char *buf, size_t len, size_t *topic_len);
 
 /* True when a client can publish on h's topic at all: not empty, valid UTF-8 without NUL,
  * no '+' or '#', at most 65535 bytes (a broker disconnects a client that publishes

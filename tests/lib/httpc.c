@@ -106,8 +106,10 @@ int hwt_http(int port, const char *method, const char *path, int timeout_ms, hwt
 		close(fd);
 		return -1;
 	}
-	n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUser-Agent: hwtest\r\nAccept: */*\r\n"
-			"Connection: close\r\n\r\n", method, path, port);
+	n = snprintf(req, sizeof(req),
+			"%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUser-Agent: hwtest\r\nAccept: */*\r\n"
+			"Connection: close\r\n\r\n",
+			method, path, port);
 	if(n < 0 || (size_t)n >= sizeof(req) || write(fd, req, (size_t)n) != n){
 		fprintf(stderr, "http: cannot send the request\n");
 		close(fd);

@@ -38,8 +38,7 @@ int hwtest_run(void)
 	ran = CU_get_number_of_tests_run();
 	CU_cleanup_registry();
 	if(failed_suites || failed_tests || failed_asserts || records){
-		fprintf(stderr, "hwtest: FAILED (%u suites failed to set up, %u tests failed)\n", failed_suites,
-				failed_tests);
+		fprintf(stderr, "hwtest: FAILED (%u suites failed to set up, %u tests failed)\n", failed_suites, failed_tests);
 		return 1;
 	}
 	if(ran == 0){

@@ -9,8 +9,10 @@ typedef struct hwtest_case {
 	void (*fn)(void);
 } hwtest_case_t;
 
+/* clang-format off */
 #define HWTEST(fn) {#fn, fn}
 #define HWTEST_END {NULL, NULL}
+/* clang-format on */
 
 /* Registers a suite with optional init/cleanup and a table of cases ending in HWTEST_END.
  * Call after hwtest_init. Returns 0, or -1 when CUnit refused it. */

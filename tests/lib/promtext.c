@@ -28,7 +28,7 @@ typedef struct metric {
 typedef struct checker {
 	metric_t m[MAX_METRICS];
 	int nm;
-	int current;                   /* index of the metric whose lines come now, -1 none */
+	int current;                    /* index of the metric whose lines come now, -1 none */
 	char (*series)[SERIES_MAX_LEN]; /* every series seen */
 	int nseries;
 	int line;
@@ -261,7 +261,8 @@ static int sample(checker_t *c, const char *p, size_t n)
 		size_t vs = i, ve;
 		while(i < n && p[i] != ' ') i++;
 		ve = i;
-		if(!number(p + vs, ve - vs, &v)) return fault(c, "sample %s: '%.*s' is not a number", m->name, (int)(ve - vs), p + vs);
+		if(!number(p + vs, ve - vs, &v))
+			return fault(c, "sample %s: '%.*s' is not a number", m->name, (int)(ve - vs), p + vs);
 		while(i < n && p[i] == ' ') i++;
 		/* an optional timestamp: an integer, the last token */
 		for(size_t k = i; k < n; k++){
@@ -284,7 +285,8 @@ static int sample(checker_t *c, const char *p, size_t n)
 	if(strcmp(m->type, "histogram") == 0){
 		if(strcmp(suffix, "_bucket") == 0){
 			double bound;
-			if(!has_le || !number(le, strlen(le), &bound)) return fault(c, "bucket of %s without a numeric le label", m->name);
+			if(!has_le || !number(le, strlen(le), &bound))
+				return fault(c, "bucket of %s without a numeric le label", m->name);
 			if(m->inf_seen) return fault(c, "bucket of %s after le=\"+Inf\"", m->name);
 			if(v < m->last_bucket) return fault(c, "buckets of %s decrease", m->name);
 			m->last_bucket = v;

@@ -24,9 +24,9 @@ typedef struct pipe_buf {
 } pipe_buf_t;
 
 typedef struct conn {
-	int fd[2];          /* [0] the client side, [1] the upstream side */
-	pipe_buf_t buf[2];  /* [0] client -> upstream, [1] upstream -> client */
-	bool shut[2];       /* SHUT_WR sent on fd[i] */
+	int fd[2];         /* [0] the client side, [1] the upstream side */
+	pipe_buf_t buf[2]; /* [0] client -> upstream, [1] upstream -> client */
+	bool shut[2];      /* SHUT_WR sent on fd[i] */
 } conn_t;
 
 enum { CMD_NONE = 0, CMD_FREEZE, CMD_THAW, CMD_RESET, CMD_STOP };
@@ -39,9 +39,9 @@ struct hwt_proxy {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
-	int cmd;            /* guarded by mu */
+	int cmd; /* guarded by mu */
 	unsigned long req, done;
-	bool frozen;        /* written by the thread, read under mu */
+	bool frozen; /* written by the thread, read under mu */
 	int nconn, accepted;
 	conn_t *conns[PROXY_MAX_CONN]; /* owned by the thread */
 };

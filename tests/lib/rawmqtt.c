@@ -24,7 +24,7 @@ struct hwt_mq {
 	hwt_mqpool_t *pool;
 	int fd;
 	int state;
-	bool want_out;      /* EPOLLOUT registered */
+	bool want_out; /* EPOLLOUT registered */
 	buf_t out, in;
 	uint16_t next_id;
 	int keepalive_s;
@@ -169,7 +169,7 @@ static int conn_packet(hwt_mq_t *c, unsigned first, const unsigned char *p, size
 			c->pool->connected++;
 		}
 		return 0;
-	case 3:{ /* PUBLISH */
+	case 3: { /* PUBLISH */
 		int qos = (first >> 1) & 3;
 		size_t tl, off;
 		uint16_t id = 0;

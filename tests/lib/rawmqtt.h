@@ -14,29 +14,29 @@ typedef struct hwt_mq hwt_mq_t;
 
 /* Called for every PUBLISH a connection receives (topic and payload borrowed for the call;
  * the payload is not NUL-terminated). A QoS 1 message is acknowledged after the call. */
-typedef void (*hwt_mq_msg_fn)(hwt_mq_t *c, const char *topic, size_t topic_len, const void *payload, size_t len,
-		bool retained, void *ud);
+typedef void (*hwt_mq_msg_fn)(
+		hwt_mq_t *c, const char *topic, size_t topic_len, const void *payload, size_t len, bool retained, void *ud);
 
 typedef struct hwt_mq_conn_opts {
-	const char *host;        /* numeric IPv4, e.g. "127.0.0.1" */
+	const char *host; /* numeric IPv4, e.g. "127.0.0.1" */
 	int port;
-	const char *client_id;   /* copied */
-	int keepalive_s;         /* 0: none; otherwise PINGREQ after keepalive_s / 2 without a write */
-	bool clean;              /* clean session */
-	const char *will_topic;  /* NULL: no will; will fields are copied */
+	const char *client_id;  /* copied */
+	int keepalive_s;        /* 0: none; otherwise PINGREQ after keepalive_s / 2 without a write */
+	bool clean;             /* clean session */
+	const char *will_topic; /* NULL: no will; will fields are copied */
 	const void *will_payload;
 	size_t will_len;
 	int will_qos;
 	bool will_retain;
-	void *ud;                /* returned by hwt_mq_ud */
+	void *ud; /* returned by hwt_mq_ud */
 } hwt_mq_conn_opts_t;
 
 /* Counters of a connection. */
 typedef struct hwt_mq_stats {
-	uint64_t published;  /* PUBLISH packets queued */
-	uint64_t qos1_sent;  /* of which QoS 1 */
-	uint64_t acked;      /* PUBACKs received */
-	uint64_t received;   /* PUBLISH packets received */
+	uint64_t published; /* PUBLISH packets queued */
+	uint64_t qos1_sent; /* of which QoS 1 */
+	uint64_t acked;     /* PUBACKs received */
+	uint64_t received;  /* PUBLISH packets received */
 } hwt_mq_stats_t;
 
 /* A new pool (one epoll set); fn is called for received messages (may be NULL). 0 or -1. */

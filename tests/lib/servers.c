@@ -51,8 +51,7 @@ static void reg_pid_add(pid_t pid)
 			return;
 		}
 	}
-	fprintf(stderr, "hwt: more than %d live children; pid %d is not registered for cleanup\n",
-			HWT_MAX_PIDS, (int)pid);
+	fprintf(stderr, "hwt: more than %d live children; pid %d is not registered for cleanup\n", HWT_MAX_PIDS, (int)pid);
 }
 
 static void reg_pid_del(pid_t pid)

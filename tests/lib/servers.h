@@ -28,20 +28,22 @@
 
 /* A private mosquitto. Fields are read-only for tests. */
 typedef struct hwt_broker {
-	pid_t pid;                          /* 0 when not running */
-	int port;                           /* first listener's port (== ports[0]) */
-	int ports[HWT_BROKER_PORTS_MAX];    /* one per `listener` line of the config, in order */
+	pid_t pid;                       /* 0 when not running */
+	int port;                        /* first listener's port (== ports[0]) */
+	int ports[HWT_BROKER_PORTS_MAX]; /* one per `listener` line of the config, in order */
 	int nports;
-	char url[64];                       /* "mqtt://127.0.0.1:PORT" for the first listener */
-	char dir[256];                      /* temp dir: generated config, persistence, log */
-	char conf[320];                     /* the generated config file */
-	char log[320];                      /* mosquitto's stdout+stderr */
-	char src[512];                      /* the config it was generated from ("" for text) */
-	char *text;                         /* the config text it was generated from (owned) */
-	bool paused;                        /* SIGSTOPped by hwt_broker_pause */
+	char url[64];   /* "mqtt://127.0.0.1:PORT" for the first listener */
+	char dir[256];  /* temp dir: generated config, persistence, log */
+	char conf[320]; /* the generated config file */
+	char log[320];  /* mosquitto's stdout+stderr */
+	char src[512];  /* the config it was generated from ("" for text) */
+	char *text;     /* the config text it was generated from (owned) */
+	bool paused;    /* SIGSTOPped by hwt_broker_pause */
 } hwt_broker_t;
 
+/* clang-format off */
 #define HWT_BROKER_INIT {0}
+/* clang-format on */
 
 /* Starts mosquitto from conf_path (absolute, or relative to the source dir), or from the
  * project's conf/mosquitto/test.conf when NULL. The config is copied into b->dir with:
@@ -82,18 +84,20 @@ void hwt_broker_cleanup(hwt_broker_t *b);
 
 /* A MongoDB-compatible server. Fields are read-only for tests. */
 typedef struct hwt_store {
-	pid_t pid;          /* 0 when not running (always 0 for an external server) */
-	int port;           /* 0 for an external server */
-	char uri[256];      /* mongodb://127.0.0.1:PORT/ (or the external URI) */
-	char dir[256];      /* temp dir: data files and log ("" for an external server) */
+	pid_t pid;     /* 0 when not running (always 0 for an external server) */
+	int port;      /* 0 for an external server */
+	char uri[256]; /* mongodb://127.0.0.1:PORT/ (or the external URI) */
+	char dir[256]; /* temp dir: data files and log ("" for an external server) */
 	char log[320];
-	char kind[16];      /* "external", "mongod" or "ferretdb" */
-	bool external;      /* HEARTWIRE_TEST_MONGO_URI: nothing started, stop/pause refuse */
-	bool ferretdb;      /* the server is FerretDB (buildInfo has ferretdbVersion), started or external */
+	char kind[16]; /* "external", "mongod" or "ferretdb" */
+	bool external; /* HEARTWIRE_TEST_MONGO_URI: nothing started, stop/pause refuse */
+	bool ferretdb; /* the server is FerretDB (buildInfo has ferretdbVersion), started or external */
 	bool paused;
 } hwt_store_t;
 
+/* clang-format off */
 #define HWT_STORE_INIT {0}
+/* clang-format on */
 
 /* Starts a store: HEARTWIRE_TEST_MONGO_URI when set (external, nothing started); else
  * `mongod` from PATH; else FerretDB (SQLite backend) from HEARTWIRE_FERRETDB, PATH or
@@ -189,15 +193,22 @@ void hwt_sleep_ms(int ms);
 /* Evaluates cond every 2 ms until it is true or timeout_ms passes; evaluates to true when cond
  * became true (cond is evaluated once more at the deadline). A GNU statement expression,
  * which gcc and clang accept in C11 mode; __extension__ keeps -pedantic quiet. */
-#define HWT_WAIT_UNTIL(cond, timeout_ms) __extension__({ \
-	int64_t hwt__deadline = hwt_now_ms() + (int64_t)(timeout_ms); \
-	bool hwt__ok = false; \
-	for(;;){ \
-		if(cond){ hwt__ok = true; break; } \
-		if(hwt_now_ms() >= hwt__deadline){ hwt__ok = (cond) ? true : false; break; } \
-		hwt_sleep_ms(2); \
-	} \
-	hwt__ok; \
-})
+#define HWT_WAIT_UNTIL(cond, timeout_ms)                                                                                         \
+	__extension__({                                                                                                          \
+		int64_t hwt__deadline = hwt_now_ms() + (int64_t)(timeout_ms);                                                    \
+		bool hwt__ok = false;                                                                                            \
+		for(;;) {                                                                                                        \
+			if(cond) {                                                                                               \
+				hwt__ok = true;                                                                                  \
+				break;                                                                                           \
+			}                                                                                                        \
+			if(hwt_now_ms() >= hwt__deadline) {                                                                      \
+				hwt__ok = (cond) ? true : false;                                                                 \
+				break;                                                                                           \
+			}                                                                                                        \
+			hwt_sleep_ms(2);                                                                                         \
+		}                                                                                                                \
+		hwt__ok;                                                                                                         \
+	})
 
 #endif

@@ -220,8 +220,8 @@ static int store_wait_ready(hwt_store_t *s, int64_t deadline, bool *exited)
 		if(hwt_now_ms() >= deadline) break;
 		hwt_sleep_ms(10);
 	}
-	fprintf(stderr, "hwt: %s on port %d did not answer ping within %d ms: %s\n", s->kind, s->port,
-			HWT_STORE_START_MS, error.message);
+	fprintf(stderr, "hwt: %s on port %d did not answer ping within %d ms: %s\n", s->kind, s->port, HWT_STORE_START_MS,
+			error.message);
 fail:
 	if(*exited){
 		fprintf(stderr, "hwt: %s exited during start-up (status 0x%x)\n", s->kind, st);
@@ -256,8 +256,10 @@ int hwt_store_start(hwt_store_t *s)
 	}else if(find_ferretdb(exe, sizeof(exe)) == 0){
 		snprintf(s->kind, sizeof(s->kind), "ferretdb");
 	}else{
-		fprintf(stderr, "hwt: no MongoDB-compatible server: set HEARTWIRE_TEST_MONGO_URI, put mongod on PATH, "
-				"or build ferretdb (tools/ferretdb: go install) into $(go env GOPATH)/bin or HEARTWIRE_FERRETDB\n");
+		fprintf(stderr,
+				"hwt: no MongoDB-compatible server: set HEARTWIRE_TEST_MONGO_URI, put mongod on PATH, "
+				"or build ferretdb (tools/ferretdb: go install) into $(go env GOPATH)/bin or "
+				"HEARTWIRE_FERRETDB\n");
 		return -1;
 	}
 	fresh = !s->dir[0];

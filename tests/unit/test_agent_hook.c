@@ -45,7 +45,8 @@ static void TEST_parse_large_arbitrary_tool_payload(void)
 	hw_error_t err;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-	o += (size_t)snprintf(p + o, cap - o, "{\"session_id\":\"sid-1\",\"hook_event_name\":\"PostToolUse\","
+	o += (size_t)snprintf(p + o, cap - o,
+			"{\"session_id\":\"sid-1\",\"hook_event_name\":\"PostToolUse\","
 			"\"tool_name\":\"mcp__github__create_pull_request\",\"tool_input\":{\"$schema\":1,\"a.b\":2,\"deep\":");
 	for(int i = 0; i < 40; i++) p[o++] = '[';
 	for(int i = 0; i < 40; i++) p[o++] = ']';
@@ -70,7 +71,9 @@ static void TEST_parse_keeps_only_safe_fields(void)
 
 	/* wrong types, invalid ids and relative paths are dropped, the hook is kept */
 	CU_ASSERT_EQUAL(PARSE("{\"hook_event_name\":\"Stop\",\"session_id\":\"a/b\",\"transcript_path\":\"rel/x\","
-			"\"cwd\":42,\"source\":\"weird\",\"tool_name\":\"has space\"}", &h, &err), HW_OK);
+			      "\"cwd\":42,\"source\":\"weird\",\"tool_name\":\"has space\"}",
+					&h, &err),
+			HW_OK);
 	CU_ASSERT_STRING_EQUAL(h.event, "Stop");
 	CU_ASSERT_STRING_EQUAL(h.session_id, "");
 	CU_ASSERT_STRING_EQUAL(h.transcript, "");
@@ -80,8 +83,10 @@ static void TEST_parse_keeps_only_safe_fields(void)
 	/* long tool names are cut; notification messages become the detail */
 	memset(longtool, 'T', sizeof(longtool) - 1);
 	longtool[sizeof(longtool) - 1] = '\0';
-	snprintf(buf, sizeof(buf), "{\"hook_event_name\":\"Notification\",\"tool_name\":\"%s\","
-			"\"message\":\"Claude needs your permission to use Bash\"}", longtool);
+	snprintf(buf, sizeof(buf),
+			"{\"hook_event_name\":\"Notification\",\"tool_name\":\"%s\","
+			"\"message\":\"Claude needs your permission to use Bash\"}",
+			longtool);
 	CU_ASSERT_EQUAL(PARSE(buf, &h, &err), HW_OK);
 	CU_ASSERT_EQUAL(strlen(h.tool), HW_TOOL_MAX);
 	CU_ASSERT_STRING_EQUAL(h.detail, "Claude needs your permission to use Bash");
@@ -161,6 +166,7 @@ static void TEST_datagram_round_trip(void)
 
 static void TEST_datagram_decode_is_strict(void)
 {
+	/* clang-format off */
 	static const struct { const char *p; int reason; } bad[] = {
 		{"{\"hook_event_name\":\"Stop\"}", HW_R_BAD_VERSION},
 		{"{\"v\":2,\"hook_event_name\":\"Stop\"}", HW_R_BAD_VERSION},
@@ -172,6 +178,7 @@ static void TEST_datagram_decode_is_strict(void)
 		{"{\"v\":1,\"hook_event_name\":\"Stop\",\"$x\":1}", HW_R_BAD_KEY},
 		{"{\"v\":1,\"hook_event_name\":\"St\\u0000op\"}", HW_R_BAD_UTF8},
 	};
+	/* clang-format on */
 	hw_hook_t h;
 	hw_error_t err;
 
@@ -303,7 +310,8 @@ static void TEST_pause_codec(void)
 	p.resume_at = 1763712000000;
 	snprintf(p.by, sizeof(p.by), "ops");
 	CU_ASSERT_EQUAL_FATAL(hw_pause_encode(&p, &buf, &n, &err), HW_OK);
-	CU_ASSERT_STRING_EQUAL(buf, "{\"v\":1,\"paused\":true,\"reason\":\"rate limit\",\"resume_at\":1763712000000,\"by\":\"ops\"}");
+	CU_ASSERT_STRING_EQUAL(
+			buf, "{\"v\":1,\"paused\":true,\"reason\":\"rate limit\",\"resume_at\":1763712000000,\"by\":\"ops\"}");
 	CU_ASSERT_EQUAL_FATAL(hw_pause_decode(buf, n, &back, &err), HW_OK);
 	CU_ASSERT(back.paused);
 	CU_ASSERT_STRING_EQUAL(back.reason, "rate limit");
@@ -384,6 +392,7 @@ static void TEST_cmd_codec(void)
 
 int main(void)
 {
+	/* clang-format off */
 	static const hwtest_case_t tests[] = {
 		HWTEST(TEST_parse_claude_session_start),
 		HWTEST(TEST_parse_large_arbitrary_tool_payload),
@@ -398,6 +407,7 @@ int main(void)
 		HWTEST(TEST_cmd_codec),
 		HWTEST_END,
 	};
+	/* clang-format on */
 
 	if(hwtest_init() != 0 || hwtest_suite("agent_hook", NULL, NULL, tests) != 0) return 1;
 	return hwtest_run();

@@ -54,8 +54,8 @@ static void TEST_procstat_odd_command_names(void)
 
 static void TEST_procstat_refuses_garbage(void)
 {
-	const char *bad[] = {"", "123 claude S 1 2 3", "1 (x) S 1 2 3", "1 (x) S 1 1 1 0 -1 0 0 0 0 0 a b c d",
-		"1 (x)", "1 (x) S 1 1 1 0 -1 0 0 0 0 0 1 2 3"};
+	const char *bad[] = {"", "123 claude S 1 2 3", "1 (x) S 1 2 3", "1 (x) S 1 1 1 0 -1 0 0 0 0 0 a b c d", "1 (x)",
+			"1 (x) S 1 1 1 0 -1 0 0 0 0 0 1 2 3"};
 	hw_procstat_t ps;
 	hw_error_t err;
 
@@ -593,6 +593,7 @@ static int teardown(void)
 
 int main(void)
 {
+	/* clang-format off */
 	static const hwtest_case_t tests[] = {
 		HWTEST(TEST_procstat_parses_state_and_cpu),
 		HWTEST(TEST_procstat_odd_command_names),
@@ -614,6 +615,7 @@ int main(void)
 		HWTEST(TEST_password_file),
 		HWTEST_END,
 	};
+	/* clang-format on */
 
 	if(hwtest_init() != 0 || hwtest_suite("agent_logic", setup, teardown, tests) != 0) return 1;
 	return hwtest_run();

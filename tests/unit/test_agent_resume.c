@@ -38,8 +38,8 @@ static int cmds(int mode, const char *tmpl, bool tmpl_set, const char *sid, hw_a
 	char *argv[64];
 	size_t n = 0;
 	va_list ap;
-	hw_resume_spec_t spec = {.mode = mode, .tmpl = tmpl ? tmpl : HW_RESUME_ARGS_DEFAULT, .tmpl_set = tmpl_set,
-			.session = "s-42"};
+	hw_resume_spec_t spec = {
+			.mode = mode, .tmpl = tmpl ? tmpl : HW_RESUME_ARGS_DEFAULT, .tmpl_set = tmpl_set, .session = "s-42"};
 	hw_error_t err;
 
 	va_start(ap, first);
@@ -79,22 +79,23 @@ static void TEST_insert_drops_claude_resume_flags(void)
 	hw_argv_t r, f;
 
 	CU_ASSERT_EQUAL_FATAL(cmds(HW_RESUME_INSERT, NULL, false, SID, &r, &f, "claude", "--resume", OLD, "-p", "go", "-c",
-			"--continue", "-r", OLD, "--resume=" OLD, "--session-id", "abcd", "--session-id=efgh", "--model", "opus", NULL),
+					      "--continue", "-r", OLD, "--resume=" OLD, "--session-id", "abcd",
+					      "--session-id=efgh", "--model", "opus", NULL),
 			HW_OK);
 	CU_ASSERT_STRING_EQUAL(join(&r), "claude|--resume|" SID "|-p|go|--model|opus");
 	CU_ASSERT_STRING_EQUAL(join(&f), "claude|-p|go|--model|opus");
 	hw_argv_free(&r);
 	hw_argv_free(&f);
 	/* -r without a value (followed by another option, or last) takes nothing with it. */
-	CU_ASSERT_EQUAL_FATAL(cmds(HW_RESUME_INSERT, NULL, false, SID, &r, &f, "claude", "-r", "--verbose", "--resume",
-			NULL), HW_OK);
+	CU_ASSERT_EQUAL_FATAL(
+			cmds(HW_RESUME_INSERT, NULL, false, SID, &r, &f, "claude", "-r", "--verbose", "--resume", NULL), HW_OK);
 	CU_ASSERT_STRING_EQUAL(join(&f), "claude|--verbose");
 	CU_ASSERT_STRING_EQUAL(join(&r), "claude|--resume|" SID "|--verbose");
 	hw_argv_free(&r);
 	hw_argv_free(&f);
 	/* After "--" nothing is touched. */
-	CU_ASSERT_EQUAL_FATAL(cmds(HW_RESUME_INSERT, NULL, false, SID, &r, &f, "claude", "-c", "--", "-c", "--resume", NULL),
-			HW_OK);
+	CU_ASSERT_EQUAL_FATAL(
+			cmds(HW_RESUME_INSERT, NULL, false, SID, &r, &f, "claude", "-c", "--", "-c", "--resume", NULL), HW_OK);
 	CU_ASSERT_STRING_EQUAL(join(&f), "claude|--|-c|--resume");
 	CU_ASSERT_STRING_EQUAL(join(&r), "claude|--resume|" SID "|--|-c|--resume");
 	hw_argv_free(&r);
@@ -107,8 +108,10 @@ static void TEST_insert_is_idempotent(void)
 {
 	hw_argv_t r, f, r2, f2;
 	char *argv[8];
-	hw_resume_spec_t spec = {.mode = HW_RESUME_INSERT, .tmpl = "--resume {claude_sid} --tag {session}",
-			.tmpl_set = true, .session = "s-42"};
+	hw_resume_spec_t spec = {.mode = HW_RESUME_INSERT,
+			.tmpl = "--resume {claude_sid} --tag {session}",
+			.tmpl_set = true,
+			.session = "s-42"};
 	hw_error_t err;
 
 	CU_ASSERT_EQUAL_FATAL(cmds(HW_RESUME_INSERT, spec.tmpl, true, OLD, &r, &f, "claude", "-p", "x", NULL), HW_OK);
@@ -143,14 +146,16 @@ static void TEST_replace_mode(void)
 	hw_argv_t r, f;
 
 	CU_ASSERT_EQUAL_FATAL(cmds(HW_RESUME_REPLACE, "--resume {claude_sid} -p continue", true, SID, &r, &f, "claude", "-p",
-			"fix the login", "--resume", OLD, NULL), HW_OK);
+					      "fix the login", "--resume", OLD, NULL),
+			HW_OK);
 	CU_ASSERT_STRING_EQUAL(join(&r), "claude|--resume|" SID "|-p|continue");
 	CU_ASSERT_STRING_EQUAL(join(&f), "claude|-p|fix the login");
 	hw_argv_free(&r);
 	hw_argv_free(&f);
 	/* Stored after an earlier replace: the fresh command drops the earlier words. */
 	CU_ASSERT_EQUAL_FATAL(cmds(HW_RESUME_REPLACE, "--resume {claude_sid} -p continue", true, SID, &r, &f, "claude",
-			"--resume", OLD, "-p", "continue", NULL), HW_OK);
+					      "--resume", OLD, "-p", "continue", NULL),
+			HW_OK);
 	CU_ASSERT_STRING_EQUAL(join(&f), "claude");
 	CU_ASSERT_STRING_EQUAL(join(&r), "claude|--resume|" SID "|-p|continue");
 	hw_argv_free(&r);
@@ -173,8 +178,8 @@ static void TEST_non_claude_commands(void)
 {
 	hw_argv_t r, f;
 
-	CU_ASSERT_EQUAL_FATAL(cmds(HW_RESUME_INSERT, NULL, false, SID, &r, &f, "python3", "agent.py", "--resume", OLD, NULL),
-			HW_OK);
+	CU_ASSERT_EQUAL_FATAL(
+			cmds(HW_RESUME_INSERT, NULL, false, SID, &r, &f, "python3", "agent.py", "--resume", OLD, NULL), HW_OK);
 	CU_ASSERT_EQUAL(r.n, 0);
 	CU_ASSERT_STRING_EQUAL(join(&f), "python3|agent.py|--resume|" OLD);
 	hw_argv_free(&f);
@@ -183,8 +188,9 @@ static void TEST_non_claude_commands(void)
 	CU_ASSERT_STRING_EQUAL(join(&f), "claude-wrapper");
 	hw_argv_free(&f);
 	/* Given a template, it is inserted; the non-claude flags are left alone. */
-	CU_ASSERT_EQUAL_FATAL(cmds(HW_RESUME_INSERT, "--continue-from {claude_sid}", true, SID, &r, &f, "python3",
-			"agent.py", "-c", NULL), HW_OK);
+	CU_ASSERT_EQUAL_FATAL(cmds(HW_RESUME_INSERT, "--continue-from {claude_sid}", true, SID, &r, &f, "python3", "agent.py",
+					      "-c", NULL),
+			HW_OK);
 	CU_ASSERT_STRING_EQUAL(join(&r), "python3|--continue-from|" SID "|agent.py|-c");
 	CU_ASSERT_STRING_EQUAL(join(&f), "python3|agent.py|-c");
 	hw_argv_free(&r);
@@ -409,8 +415,9 @@ static void TEST_options(void)
 	CU_ASSERT_EQUAL(c.stale_ms, 86400000);
 	CU_ASSERT_FALSE(c.interval_set);
 	/* Options may come after or before SESSION. */
-	CU_ASSERT_EQUAL_FATAL(load(&c, &err, "--resume-mode", "replace", "s-43", "--resume-args", "-r {claude_sid}",
-			"--stale-ms", "2h", "--max-resume-failures", "5", "--interval-ms", "1s", "--state-dir", "/tmp/hw-unit", NULL),
+	CU_ASSERT_EQUAL_FATAL(
+			load(&c, &err, "--resume-mode", "replace", "s-43", "--resume-args", "-r {claude_sid}", "--stale-ms", "2h",
+					"--max-resume-failures", "5", "--interval-ms", "1s", "--state-dir", "/tmp/hw-unit", NULL),
 			HW_OK);
 	CU_ASSERT_STRING_EQUAL(c.session, "s-43");
 	CU_ASSERT_EQUAL(c.mode, HW_RESUME_REPLACE);
@@ -431,8 +438,7 @@ static void TEST_options(void)
 			HW_ERR_CONFIG);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "--resume-args"));
 	CU_ASSERT_EQUAL(load(&c, &err, "s-1", "--resume-mode", "merge", "--state-dir", "/tmp/hw-unit", NULL), HW_ERR_CONFIG);
-	CU_ASSERT_EQUAL(load(&c, &err, "s-1", "--max-resume-failures", "0", "--state-dir", "/tmp/hw-unit", NULL),
-			HW_ERR_CONFIG);
+	CU_ASSERT_EQUAL(load(&c, &err, "s-1", "--max-resume-failures", "0", "--state-dir", "/tmp/hw-unit", NULL), HW_ERR_CONFIG);
 	CU_ASSERT_EQUAL(load(&c, &err, "s-1", "--cwd", "relative/dir", "--state-dir", "/tmp/hw-unit", NULL), HW_ERR_CONFIG);
 	/* The session's own options from the environment are ignored (run shares the namespace). */
 	setenv("HEARTWIRE_PROJECT", "other", 1);
@@ -475,22 +481,11 @@ static void TEST_epoch_raise(void)
 
 int main(void)
 {
-	static const hwtest_case_t cases[] = {
-		HWTEST(TEST_insert_claude_plain),
-		HWTEST(TEST_insert_drops_claude_resume_flags),
-		HWTEST(TEST_insert_is_idempotent),
-		HWTEST(TEST_replace_mode),
-		HWTEST(TEST_none_mode),
-		HWTEST(TEST_non_claude_commands),
-		HWTEST(TEST_without_sid_and_limits),
-		HWTEST(TEST_template_check),
-		HWTEST(TEST_decide_resumes_newest),
-		HWTEST(TEST_decide_failure_limit),
-		HWTEST(TEST_decide_staleness),
-		HWTEST(TEST_decide_fresh_without_marking),
-		HWTEST(TEST_options),
-		HWTEST(TEST_epoch_raise),
-		HWTEST_END};
+	static const hwtest_case_t cases[] = {HWTEST(TEST_insert_claude_plain), HWTEST(TEST_insert_drops_claude_resume_flags),
+			HWTEST(TEST_insert_is_idempotent), HWTEST(TEST_replace_mode), HWTEST(TEST_none_mode),
+			HWTEST(TEST_non_claude_commands), HWTEST(TEST_without_sid_and_limits), HWTEST(TEST_template_check),
+			HWTEST(TEST_decide_resumes_newest), HWTEST(TEST_decide_failure_limit), HWTEST(TEST_decide_staleness),
+			HWTEST(TEST_decide_fresh_without_marking), HWTEST(TEST_options), HWTEST(TEST_epoch_raise), HWTEST_END};
 
 	if(hwtest_init() != 0 || hwtest_suite("agent_resume", NULL, NULL, cases) != 0) return 1;
 	return hwtest_run();

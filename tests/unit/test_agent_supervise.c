@@ -147,7 +147,8 @@ static void TEST_grandchildren_get_the_signal(void)
 
 static void TEST_environment_reaches_the_child(void)
 {
-	char *argv[] = {"sh", "-c", "test \"$HEARTWIRE_SESSION\" = s-1 && test \"$HEARTWIRE_MACHINE\" = m.2 && test -n \"$PATH\"", NULL};
+	char *argv[] = {"sh", "-c", "test \"$HEARTWIRE_SESSION\" = s-1 && test \"$HEARTWIRE_MACHINE\" = m.2 && test -n \"$PATH\"",
+			NULL};
 	char *env[] = {"HEARTWIRE_SESSION=s-1", "HEARTWIRE_MACHINE=m.2", NULL};
 	char *argv2[] = {"sh", "-c", "test \"$HW_TEST_OVERRIDE\" = new", NULL};
 	char *env2[] = {"HW_TEST_OVERRIDE=new", NULL};
@@ -241,8 +242,10 @@ static void TEST_agent_descriptors_do_not_leak(void)
 	CU_ASSERT_FATAL(pipe(before) == 0);
 	CU_ASSERT_EQUAL_FATAL(hw_sup_init(&s, &err), HW_OK);
 	CU_ASSERT_FATAL(pipe(after) == 0);
-	snprintf(script, sizeof(script), "test -e /proc/self/fd/%d && test -e /proc/self/fd/%d && "
-			"! test -e /proc/self/fd/%d && ! test -e /proc/self/fd/%d", before[0], before[1], after[0], after[1]);
+	snprintf(script, sizeof(script),
+			"test -e /proc/self/fd/%d && test -e /proc/self/fd/%d && "
+			"! test -e /proc/self/fd/%d && ! test -e /proc/self/fd/%d",
+			before[0], before[1], after[0], after[1]);
 	CU_ASSERT_EQUAL_FATAL(hw_sup_start(&s, argv, NULL, &err), HW_OK);
 	CU_ASSERT(wait_event(&s, HW_SUP_EXITED) & HW_SUP_EXITED);
 	code = hw_sup_exit_code(s.status);
@@ -269,6 +272,7 @@ static void TEST_signal_without_child(void)
 
 int main(void)
 {
+	/* clang-format off */
 	static const hwtest_case_t tests[] = {
 		HWTEST(TEST_exit_code_passes_through),
 		HWTEST(TEST_signal_death_is_128_plus_n),
@@ -283,6 +287,7 @@ int main(void)
 		HWTEST(TEST_agent_descriptors_do_not_leak),
 		HWTEST_END,
 	};
+	/* clang-format on */
 
 	if(hwtest_init() != 0 || hwtest_suite("agent_supervise", NULL, NULL, tests) != 0) return 1;
 	return hwtest_run();

@@ -14,7 +14,7 @@
 static void TEST_jsonscan_members_paths_arrays(void)
 {
 	const char *text = "{\"a\":1,\"s\":\"x\\\"y\",\"o\":{\"b\":[1,{\"c\":\"}\"},3],\"n\":null},\"arr\":[],\"t\":true,"
-		"\"neg\":-42,\"d\":1.5}";
+			   "\"neg\":-42,\"d\":1.5}";
 	hw_js_t v = hw_js_of(text), m, e;
 	char buf[64];
 	int64_t x;
@@ -94,7 +94,7 @@ static void TEST_states_and_repeated_options(void)
 	hw_error_t err;
 	char joined[128];
 	char a0[] = "heartwire", a1[] = "ls", a2[] = "--state", a3[] = "lost", a4[] = "--json", a5[] = "--state=crashed,stalled",
-		a6[] = "--", a7[] = "--state";
+	     a6[] = "--", a7[] = "--state";
 	char *argv[] = {a0, a1, a2, a3, a4, a5, a6, a7, NULL};
 	int argc = 8;
 
@@ -127,48 +127,81 @@ static void TEST_event_lines(void)
 	char buf[512];
 
 	CU_ASSERT_STRING_EQUAL(hw_cli_event_text(hw_js_of("{\"id\":\"x\",\"kind\":\"transition\",\"from\":{\"state\":\"active\","
-			"\"cause\":\"none\"},\"to\":{\"state\":\"stalled\",\"cause\":\"missed_heartbeats\"},\"input\":\"timer\",\"at\":1}"),
-			buf, sizeof(buf)), "active/none -> stalled/missed_heartbeats (timer)");
+							  "\"cause\":\"none\"},\"to\":{\"state\":\"stalled\",\"cause\":\"missed_"
+							  "heartbeats\"},\"input\":\"timer\",\"at\":1}"),
+					       buf, sizeof(buf)),
+			"active/none -> stalled/missed_heartbeats (timer)");
 	CU_ASSERT_STRING_EQUAL(hw_cli_event_text(hw_js_of("{\"kind\":\"agent\",\"type\":\"exit\",\"exit\":{\"code\":3,"
-			"\"signal\":null}}"), buf, sizeof(buf)), "exit code 3");
+							  "\"signal\":null}}"),
+					       buf, sizeof(buf)),
+			"exit code 3");
 	CU_ASSERT_STRING_EQUAL(hw_cli_event_text(hw_js_of("{\"kind\":\"agent\",\"type\":\"exit\",\"exit\":{\"code\":null,"
-			"\"signal\":9}}"), buf, sizeof(buf)), "exit signal 9");
+							  "\"signal\":9}}"),
+					       buf, sizeof(buf)),
+			"exit signal 9");
 	CU_ASSERT_STRING_EQUAL(hw_cli_event_text(hw_js_of("{\"kind\":\"agent\",\"type\":\"claude_sid\",\"claude_sid\":\"abc\","
-			"\"source\":\"compact\"}"), buf, sizeof(buf)), "claude_sid abc (compact)");
+							  "\"source\":\"compact\"}"),
+					       buf, sizeof(buf)),
+			"claude_sid abc (compact)");
 	CU_ASSERT_STRING_EQUAL(hw_cli_event_text(hw_js_of("{\"kind\":\"agent\",\"type\":\"task\",\"text\":\"#118 login\"}"), buf,
-			sizeof(buf)), "task: #118 login");
+					       sizeof(buf)),
+			"task: #118 login");
 	CU_ASSERT_STRING_EQUAL(hw_cli_event_text(hw_js_of("{\"kind\":\"command\",\"cmd\":\"fail\",\"reason\":\"gave up\","
-			"\"from\":{\"state\":\"crashed\",\"cause\":\"exit_code\"},\"to\":{\"state\":\"failed\",\"cause\":\"operator\"}}"),
-			buf, sizeof(buf)), "fail: crashed/exit_code -> failed/operator: gave up");
+							  "\"from\":{\"state\":\"crashed\",\"cause\":\"exit_code\"},\"to\":{"
+							  "\"state\":\"failed\",\"cause\":\"operator\"}}"),
+					       buf, sizeof(buf)),
+			"fail: crashed/exit_code -> failed/operator: gave up");
 	CU_ASSERT_STRING_EQUAL(hw_cli_event_text(hw_js_of("{\"kind\":\"command\",\"cmd\":\"claim\",\"claimant\":\"b-9\","
-			"\"generation\":2}"), buf, sizeof(buf)), "claim by b-9 (generation 2)");
+							  "\"generation\":2}"),
+					       buf, sizeof(buf)),
+			"claim by b-9 (generation 2)");
 	CU_ASSERT_STRING_EQUAL(hw_cli_event_text(hw_js_of("{\"kind\":\"command\",\"cmd\":\"pause\",\"project\":\"web\","
-			"\"paused\":true,\"reason\":\"rate\"}"), buf, sizeof(buf)), "pause web: rate");
+							  "\"paused\":true,\"reason\":\"rate\"}"),
+					       buf, sizeof(buf)),
+			"pause web: rate");
 }
 
 static void TEST_command_lines(void)
 {
 	char buf[512];
 
-	CU_ASSERT_STRING_EQUAL(hw_cli_command_text(HW_VERB_FAIL, hw_js_of("{\"session\":\"s-43\",\"state\":\"failed\","
-			"\"cause\":\"operator\",\"from\":\"crashed\",\"from_cause\":\"exit_code\",\"changed\":true}"), buf, sizeof(buf)),
+	CU_ASSERT_STRING_EQUAL(hw_cli_command_text(HW_VERB_FAIL,
+					       hw_js_of("{\"session\":\"s-43\",\"state\":\"failed\","
+							"\"cause\":\"operator\",\"from\":\"crashed\",\"from_cause\":\"exit_"
+							"code\",\"changed\":true}"),
+					       buf, sizeof(buf)),
 			"s-43: crashed/exit_code -> failed/operator");
-	CU_ASSERT_STRING_EQUAL(hw_cli_command_text(HW_VERB_CLEAR, hw_js_of("{\"session\":\"s-43\",\"state\":\"cleared\","
-			"\"cause\":\"operator\",\"changed\":false}"), buf, sizeof(buf)), "s-43: already cleared/operator (nothing changed)");
-	CU_ASSERT_STRING_EQUAL(hw_cli_command_text(HW_VERB_CLAIM, hw_js_of("{\"session\":\"s-43\",\"token\":\"g2-ab\","
-			"\"generation\":2,\"lease_until\":1763712000000,\"claimed_by\":\"b-9\"}"), buf, sizeof(buf)),
+	CU_ASSERT_STRING_EQUAL(hw_cli_command_text(HW_VERB_CLEAR,
+					       hw_js_of("{\"session\":\"s-43\",\"state\":\"cleared\","
+							"\"cause\":\"operator\",\"changed\":false}"),
+					       buf, sizeof(buf)),
+			"s-43: already cleared/operator (nothing changed)");
+	CU_ASSERT_STRING_EQUAL(hw_cli_command_text(HW_VERB_CLAIM,
+					       hw_js_of("{\"session\":\"s-43\",\"token\":\"g2-ab\","
+							"\"generation\":2,\"lease_until\":1763712000000,\"claimed_by\":\"b-9\"}"),
+					       buf, sizeof(buf)),
 			"s-43: claimed by b-9 until 2025-11-21T08:00:00.000Z (generation 2), token g2-ab");
-	CU_ASSERT_STRING_EQUAL(hw_cli_command_text(HW_VERB_RELEASE, hw_js_of("{\"session\":\"s-43\",\"generation\":2,"
-			"\"state\":\"cleared\",\"cause\":\"operator\"}"), buf, sizeof(buf)), "s-43: released (generation 2); now cleared/operator");
-	CU_ASSERT_STRING_EQUAL(hw_cli_command_text(HW_VERB_PAUSE, hw_js_of("{\"scope\":\"global\",\"pause\":{\"v\":1,"
-			"\"paused\":true,\"reason\":\"rate limit\",\"resume_at\":1763712000000}}"), buf, sizeof(buf)),
+	CU_ASSERT_STRING_EQUAL(hw_cli_command_text(HW_VERB_RELEASE,
+					       hw_js_of("{\"session\":\"s-43\",\"generation\":2,"
+							"\"state\":\"cleared\",\"cause\":\"operator\"}"),
+					       buf, sizeof(buf)),
+			"s-43: released (generation 2); now cleared/operator");
+	CU_ASSERT_STRING_EQUAL(
+			hw_cli_command_text(HW_VERB_PAUSE,
+					hw_js_of("{\"scope\":\"global\",\"pause\":{\"v\":1,"
+						 "\"paused\":true,\"reason\":\"rate limit\",\"resume_at\":1763712000000}}"),
+					buf, sizeof(buf)),
 			"paused everything until 2025-11-21T08:00:00.000Z: rate limit");
-	CU_ASSERT_STRING_EQUAL(hw_cli_command_text(HW_VERB_UNPAUSE, hw_js_of("{\"scope\":\"project\",\"project\":\"web\","
-			"\"pause\":{\"v\":1,\"paused\":false,\"resume_at\":null}}"), buf, sizeof(buf)), "unpaused project web");
+	CU_ASSERT_STRING_EQUAL(hw_cli_command_text(HW_VERB_UNPAUSE,
+					       hw_js_of("{\"scope\":\"project\",\"project\":\"web\","
+							"\"pause\":{\"v\":1,\"paused\":false,\"resume_at\":null}}"),
+					       buf, sizeof(buf)),
+			"unpaused project web");
 }
 
 int main(void)
 {
+	/* clang-format off */
 	static const hwtest_case_t cases[] = {
 		HWTEST(TEST_jsonscan_members_paths_arrays),
 		HWTEST(TEST_jsonscan_string_escapes),
@@ -178,6 +211,7 @@ int main(void)
 		HWTEST(TEST_command_lines),
 		HWTEST_END,
 	};
+	/* clang-format on */
 
 	if(hwtest_init() != 0) return 1;
 	hwtest_suite("cli_format", NULL, NULL, cases);

@@ -48,7 +48,8 @@ static int load_docs(void)
 	for(int r = 0; r < HW_ROW__COUNT; r++){
 		for(int i = 0; i < NCIN; i++) docs_cmd[r][i] = -99;
 	}
-	snprintf(path, sizeof(path), "%s/docs/state-machine.md", getenv("HW_SOURCE_DIR") ? getenv("HW_SOURCE_DIR") : HW_SOURCE_DIR);
+	snprintf(path, sizeof(path), "%s/docs/state-machine.md",
+			getenv("HW_SOURCE_DIR") ? getenv("HW_SOURCE_DIR") : HW_SOURCE_DIR);
 	f = fopen(path, "r");
 	if(!f) return -1;
 	while(fgets(line, sizeof(line), f)){
@@ -114,8 +115,9 @@ static void TEST_docs_table_equals_code_table(void)
 	for(int r = 0; r < HW_ROW__COUNT; r++){
 		for(int i = 0; i < NCIN; i++){
 			int want = docs_cmd[r][i], got = hw_fsm_command(r, HW_IN__COUNT + i);
-			if(want != got) fprintf(stderr, "cell %s x %s: docs %d, code %d\n", hw_row_name(r), hw_input_name(HW_IN__COUNT + i),
-					want, got);
+			if(want != got)
+				fprintf(stderr, "cell %s x %s: docs %d, code %d\n", hw_row_name(r),
+						hw_input_name(HW_IN__COUNT + i), want, got);
 			CU_ASSERT_EQUAL(want, got);
 		}
 	}
@@ -193,7 +195,8 @@ static void TEST_every_cell_applies(void)
 				hw_row_split(r, &from_state, &fc);
 				hw_row_split(want, &to_state, &tc);
 				CU_ASSERT_EQUAL(st.alert, to_state == HW_STATE_FAILED && from_state != HW_STATE_FAILED);
-				if(to_state == HW_STATE_FAILED && from_state != HW_STATE_FAILED) CU_ASSERT_EQUAL(s.doc.ended_at, T0 + 50);
+				if(to_state == HW_STATE_FAILED && from_state != HW_STATE_FAILED)
+					CU_ASSERT_EQUAL(s.doc.ended_at, T0 + 50);
 			}
 			hw_sess_cleanup(&s);
 		}
@@ -283,6 +286,7 @@ static void TEST_reply_topics(void)
 
 int main(void)
 {
+	/* clang-format off */
 	static const hwtest_case_t cases[] = {
 		HWTEST(TEST_docs_table_equals_code_table),
 		HWTEST(TEST_table_invariants),
@@ -292,6 +296,7 @@ int main(void)
 		HWTEST(TEST_reply_topics),
 		HWTEST_END,
 	};
+	/* clang-format on */
 
 	if(hwtest_init() != 0) return 1;
 	hwtest_suite("collector_command", NULL, NULL, cases);

@@ -63,7 +63,7 @@ static int split_cells(char *line, char cells[][64], int max)
 static int load_docs(void)
 {
 	char path[1024], line[4096];
-	int (*cur)[HW_IN__COUNT] = NULL;
+	int(*cur)[HW_IN__COUNT] = NULL;
 	int colmap[HW_IN__COUNT + 1];
 	bool header = false;
 	FILE *f;
@@ -71,7 +71,8 @@ static int load_docs(void)
 	for(int r = 0; r < HW_ROW__COUNT; r++){
 		for(int i = 0; i < HW_IN__COUNT; i++) docs_same[r][i] = docs_newer[r][i] = -2;
 	}
-	snprintf(path, sizeof(path), "%s/docs/state-machine.md", getenv("HW_SOURCE_DIR") ? getenv("HW_SOURCE_DIR") : HW_SOURCE_DIR);
+	snprintf(path, sizeof(path), "%s/docs/state-machine.md",
+			getenv("HW_SOURCE_DIR") ? getenv("HW_SOURCE_DIR") : HW_SOURCE_DIR);
 	f = fopen(path, "r");
 	if(!f){
 		fprintf(stderr, "cannot open %s\n", path);
@@ -247,8 +248,9 @@ static int apply_input(hw_sess_t *s, int input, int64_t epoch, int64_t now, hw_s
 		hb.seq = seq;
 		hb.interval_ms = 1000;
 		hb.state = input == HW_IN_HB_ACTIVE ? HW_STATE_ACTIVE : input == HW_IN_HB_IDLE ? HW_STATE_IDLE : HW_STATE_STALLED;
-		hb.cause = input == HW_IN_HB_NO_PROGRESS ? HW_CAUSE_NO_PROGRESS :
-			input == HW_IN_HB_CHILD_STOPPED ? HW_CAUSE_CHILD_STOPPED : HW_CAUSE_NONE;
+		hb.cause = input == HW_IN_HB_NO_PROGRESS          ? HW_CAUSE_NO_PROGRESS
+				: input == HW_IN_HB_CHILD_STOPPED ? HW_CAUSE_CHILD_STOPPED
+								  : HW_CAUSE_NONE;
 		CU_ASSERT_EQUAL(hw_input_of_hb(&hb), input);
 		hw_sess_hb(s, &hb, now, st);
 		return HW_OK;
@@ -320,8 +322,9 @@ static void TEST_every_cell_applies_as_documented(void)
 					CU_ASSERT(!st.transition && !st.alert && !st.recovered);
 				}else{
 					if(got != want){
-						fprintf(stderr, "%s x %s x %s: want %s, got %s\n", hw_row_name(r), hw_input_name(i),
-								hw_rel_name(rel), hw_row_name(want), hw_row_name(got));
+						fprintf(stderr, "%s x %s x %s: want %s, got %s\n", hw_row_name(r),
+								hw_input_name(i), hw_rel_name(rel), hw_row_name(want),
+								hw_row_name(got));
 					}
 					CU_ASSERT_EQUAL(got, want);
 					CU_ASSERT(!st.stale);
@@ -336,10 +339,12 @@ static void TEST_every_cell_applies_as_documented(void)
 					/* alerts: a change of state into stalled, lost, crashed or failed */
 					CU_ASSERT_EQUAL(st.alert, from_state != to_state && is_alert_state(to_state));
 					/* recovered: from stalled or lost back to a live state */
-					CU_ASSERT_EQUAL(st.recovered, (from_state == HW_STATE_STALLED || from_state == HW_STATE_LOST) &&
-							hw_state_live(to_state));
-					CU_ASSERT_EQUAL(st.false_alarm, st.recovered && rel == HW_REL_SAME &&
-							(r == HW_ROW_STALLED_MISSED || r == HW_ROW_LOST_TIMEOUT));
+					CU_ASSERT_EQUAL(st.recovered,
+							(from_state == HW_STATE_STALLED || from_state == HW_STATE_LOST) &&
+									hw_state_live(to_state));
+					CU_ASSERT_EQUAL(st.false_alarm,
+							st.recovered && rel == HW_REL_SAME &&
+									(r == HW_ROW_STALLED_MISSED || r == HW_ROW_LOST_TIMEOUT));
 					CU_ASSERT_EQUAL(st.flap, st.recovered && rel == HW_REL_NEWER);
 					if(from_state != to_state) CU_ASSERT_EQUAL(s.doc.state_since, now);
 					if(to_state == HW_STATE_CRASHED || to_state == HW_STATE_COMPLETED){
@@ -536,10 +541,10 @@ static void TEST_claude_sid_chain(void)
 typedef struct pmsg {
 	int kind; /* 0 birth, 1 hb, 2 ev, 3 status */
 	int64_t epoch, seq;
-	int state, cause;    /* hb */
-	int ev_type;         /* ev */
-	hw_exit_t exit;      /* ev exit / status ended */
-	int status;          /* status */
+	int state, cause; /* hb */
+	int ev_type;      /* ev */
+	hw_exit_t exit;   /* ev exit / status ended */
+	int status;       /* status */
 	bool has_exit;
 } pmsg_t;
 
@@ -620,34 +625,64 @@ static int pgen(pmsg_t *out, int max)
 			uint32_t what = rnd(6);
 			if(what <= 2){
 				static const int states[][2] = {{HW_STATE_ACTIVE, HW_CAUSE_NONE}, {HW_STATE_IDLE, HW_CAUSE_NONE},
-						{HW_STATE_STALLED, HW_CAUSE_NO_PROGRESS}, {HW_STATE_STALLED, HW_CAUSE_CHILD_STOPPED}};
+						{HW_STATE_STALLED, HW_CAUSE_NO_PROGRESS},
+						{HW_STATE_STALLED, HW_CAUSE_CHILD_STOPPED}};
 				uint32_t j = rnd(4);
-				out[n++] = (pmsg_t){.kind = 1, .epoch = epoch, .seq = seq++, .state = states[j][0], .cause = states[j][1]};
+				out[n++] = (pmsg_t){.kind = 1,
+						.epoch = epoch,
+						.seq = seq++,
+						.state = states[j][0],
+						.cause = states[j][1]};
 			}else if(what == 3){
-				out[n++] = (pmsg_t){.kind = 2, .epoch = epoch, .seq = seq++, .ev_type = HW_EV_IDLE, .exit = HW_EXIT_INIT};
+				out[n++] = (pmsg_t){.kind = 2,
+						.epoch = epoch,
+						.seq = seq++,
+						.ev_type = HW_EV_IDLE,
+						.exit = HW_EXIT_INIT};
 			}else{
-				out[n++] = (pmsg_t){.kind = 2, .epoch = epoch, .seq = seq++, .ev_type = what == 4 ? HW_EV_TASK : HW_EV_HOOK,
+				out[n++] = (pmsg_t){.kind = 2,
+						.epoch = epoch,
+						.seq = seq++,
+						.ev_type = what == 4 ? HW_EV_TASK : HW_EV_HOOK,
 						.exit = HW_EXIT_INIT};
 			}
 		}
 		switch(rnd(3)){
-		case 0: ex.code = 0; break;
-		case 1: ex.code = 1 + (int)rnd(200); break;
-		default: ex.signal = 1 + (int)rnd(30); break;
+		case 0:
+			ex.code = 0;
+			break;
+		case 1:
+			ex.code = 1 + (int)rnd(200);
+			break;
+		default:
+			ex.signal = 1 + (int)rnd(30);
+			break;
 		}
 		switch(ending){
-		case 0: break;
+		case 0:
+			break;
 		case 1: /* exit, ended */
 			out[n++] = (pmsg_t){.kind = 2, .epoch = epoch, .seq = seq++, .ev_type = HW_EV_EXIT, .exit = ex};
-			if(rnd(2)) out[n++] = (pmsg_t){.kind = 3, .epoch = epoch, .status = HW_STATUS_ENDED, .has_exit = true, .exit = ex};
+			if(rnd(2))
+				out[n++] = (pmsg_t){.kind = 3,
+						.epoch = epoch,
+						.status = HW_STATUS_ENDED,
+						.has_exit = true,
+						.exit = ex};
 			break;
 		case 2: /* will */
 			out[n++] = (pmsg_t){.kind = 3, .epoch = epoch, .status = HW_STATUS_LOST, .exit = HW_EXIT_INIT};
 			break;
 		case 3: /* end, exit, ended */
 			out[n++] = (pmsg_t){.kind = 2, .epoch = epoch, .seq = seq++, .ev_type = HW_EV_END, .exit = HW_EXIT_INIT};
-			if(rnd(2)) out[n++] = (pmsg_t){.kind = 2, .epoch = epoch, .seq = seq++, .ev_type = HW_EV_EXIT, .exit = ex};
-			if(rnd(2)) out[n++] = (pmsg_t){.kind = 3, .epoch = epoch, .status = HW_STATUS_ENDED, .has_exit = true, .exit = ex};
+			if(rnd(2))
+				out[n++] = (pmsg_t){.kind = 2, .epoch = epoch, .seq = seq++, .ev_type = HW_EV_EXIT, .exit = ex};
+			if(rnd(2))
+				out[n++] = (pmsg_t){.kind = 3,
+						.epoch = epoch,
+						.status = HW_STATUS_ENDED,
+						.has_exit = true,
+						.exit = ex};
 			break;
 		case 4: /* exit, then the agent is killed: will */
 			out[n++] = (pmsg_t){.kind = 2, .epoch = epoch, .seq = seq++, .ev_type = HW_EV_EXIT, .exit = ex};
@@ -698,7 +733,8 @@ static void TEST_property_random_interleavings(void)
 						hw_state_name(b.doc.state), hw_cause_name(b.doc.cause), (long long)b.doc.epoch);
 				for(int i = 0; i < m; i++){
 					fprintf(stderr, "  kind %d epoch %lld seq %lld ev %d status %d\n", mixed[i].kind,
-							(long long)mixed[i].epoch, (long long)mixed[i].seq, mixed[i].ev_type, mixed[i].status);
+							(long long)mixed[i].epoch, (long long)mixed[i].seq, mixed[i].ev_type,
+							mixed[i].status);
 				}
 			}
 		}
@@ -710,6 +746,7 @@ static void TEST_property_random_interleavings(void)
 
 int main(void)
 {
+	/* clang-format off */
 	static const hwtest_case_t cases[] = {
 		HWTEST(TEST_docs_table_equals_code_table),
 		HWTEST(TEST_table_invariants),
@@ -722,6 +759,7 @@ int main(void)
 		HWTEST(TEST_property_random_interleavings),
 		HWTEST_END,
 	};
+	/* clang-format on */
 
 	if(hwtest_init() != 0 || hwtest_suite("collector_fsm", NULL, NULL, cases) != 0) return 1;
 	return hwtest_run();

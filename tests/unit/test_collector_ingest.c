@@ -370,6 +370,7 @@ static void TEST_ingest_throughput(void)
 
 int main(void)
 {
+	/* clang-format off */
 	static const hwtest_case_t cases[] = {
 		HWTEST(TEST_invalid_input_is_counted_and_dropped),
 		HWTEST(TEST_a_run_writes_barriers_at_once_and_coalesces_heartbeats),
@@ -380,6 +381,7 @@ int main(void)
 		HWTEST(TEST_ingest_throughput),
 		HWTEST_END,
 	};
+	/* clang-format on */
 
 	if(hwtest_init() != 0 || hwtest_suite("collector_ingest", NULL, NULL, cases) != 0) return 1;
 	return hwtest_run();

@@ -25,9 +25,8 @@ static void TEST_listen_parse(void)
 	socklen_t len = 0;
 	bool on = true;
 	hw_error_t err;
-	static const char *const bad[] = {"x", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:-1", "1.2.3:80",
-			"localhost:9464", "::1:9464", "[::1]", "[::1]9464", "[zz]:1", "127.0.0.1:80x", "127.0.0.1: 80",
-			":+80"};
+	static const char *const bad[] = {"x", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:-1", "1.2.3:80", "localhost:9464",
+			"::1:9464", "[::1]", "[::1]9464", "[zz]:1", "127.0.0.1:80x", "127.0.0.1: 80", ":+80"};
 
 	CU_ASSERT_EQUAL(hw_metrics_listen_parse("", &on, &sa, &len, &err), HW_OK);
 	CU_ASSERT_FALSE(on);
@@ -184,6 +183,7 @@ static void TEST_prometheus_text_is_valid(void)
 /* The checker must be able to say no: every broken text here is refused. */
 static void TEST_format_checker_catches_faults(void)
 {
+	/* clang-format off */
 	static const char *const bad[] = {
 		"a_total 1\n",                                                        /* no TYPE */
 		"# TYPE a counter\na 1",                                              /* no final newline */
@@ -208,6 +208,7 @@ static void TEST_format_checker_catches_faults(void)
 		"# TYPE a gauge\na 1\r\n",                                            /* CR */
 		"# HELP a x\n",                                                       /* HELP without TYPE */
 	};
+	/* clang-format on */
 	char why[256];
 
 	for(size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++){
@@ -218,8 +219,8 @@ static void TEST_format_checker_catches_faults(void)
 	}
 	{
 		const char *good = "# HELP h Latency.\n# TYPE h histogram\nh_bucket{le=\"0.5\"} 1\nh_bucket{le=\"+Inf\"} 2\n"
-				"h_sum 3.5\nh_count 2\n# TYPE s summary\ns{quantile=\"0.5\"} NaN\ns_sum 0\ns_count 0\n"
-				"# TYPE g gauge\ng{a=\"x\\\"y\\\\z\\n\",b=\"\"} -Inf 1700000000000\n";
+				   "h_sum 3.5\nh_count 2\n# TYPE s summary\ns{quantile=\"0.5\"} NaN\ns_sum 0\ns_count 0\n"
+				   "# TYPE g gauge\ng{a=\"x\\\"y\\\\z\\n\",b=\"\"} -Inf 1700000000000\n";
 		int rc = hwt_prom_check(good, strlen(good), why, sizeof(why));
 		if(rc < 0) fprintf(stderr, "\n  good text refused: %s\n", why);
 		CU_ASSERT_EQUAL(rc, 8);
@@ -417,8 +418,7 @@ static void TEST_http_server(void)
 	hwt_http_free(&r);
 	CU_ASSERT_EQUAL_FATAL(hwt_http(port, "GET", "/metrics", 5000, &r), 0);
 	CU_ASSERT_EQUAL(r.status, 200);
-	CU_ASSERT_STRING_EQUAL(hwt_http_header(&r, "Content-Type", ct, sizeof(ct)),
-			"text/plain; version=0.0.4; charset=utf-8");
+	CU_ASSERT_STRING_EQUAL(hwt_http_header(&r, "Content-Type", ct, sizeof(ct)), "text/plain; version=0.0.4; charset=utf-8");
 	CU_ASSERT(hwt_prom_check(r.body, r.len, why, sizeof(why)) > 0);
 	CU_ASSERT_EQUAL(value(r.body, "heartwire_sessions{state=\"active\"}"), 2);
 	hwt_http_free(&r);
@@ -445,6 +445,7 @@ static void TEST_http_server(void)
 
 int main(void)
 {
+	/* clang-format off */
 	static const hwtest_case_t cases[] = {
 		HWTEST(TEST_listen_parse),
 		HWTEST(TEST_histogram),
@@ -456,6 +457,7 @@ int main(void)
 		HWTEST(TEST_http_server),
 		HWTEST_END
 	};
+	/* clang-format on */
 
 	if(hwtest_init() != 0 || hwtest_suite("collector_metrics", NULL, NULL, cases) != 0) return 1;
 	return hwtest_run();

@@ -44,8 +44,8 @@ static void handle(int kind, const char *m, const char *s, const char *json, siz
 	hw_collector_handle(&c, t, json, len, now, mono);
 }
 
-static void birth(const char *m, const char *s, int64_t epoch, const char *token, const hw_sid_entry_t *chain,
-		size_t n, int64_t now)
+static void birth(const char *m, const char *s, int64_t epoch, const char *token, const hw_sid_entry_t *chain, size_t n,
+		int64_t now)
 {
 	hw_birth_t b = HW_BIRTH_INIT;
 	char *json;
@@ -65,8 +65,7 @@ static void birth(const char *m, const char *s, int64_t epoch, const char *token
 	free(json);
 }
 
-static void ev(const char *m, const char *s, int64_t epoch, int64_t seq, int type, const char *text, int code,
-		int64_t now)
+static void ev(const char *m, const char *s, int64_t epoch, int64_t seq, int type, const char *text, int code, int64_t now)
 {
 	hw_ev_t e = HW_EV_INIT;
 	char *json;
@@ -84,11 +83,13 @@ static void ev(const char *m, const char *s, int64_t epoch, int64_t seq, int typ
 	free(json);
 }
 
+/* clang-format off */
 static const hw_sid_entry_t chain3[3] = {
 	{.sid = "a-startup", .at = NOW - 3000, .source = HW_SID_STARTUP},
 	{.sid = "b-compact", .at = NOW - 2000, .source = HW_SID_COMPACT},
 	{.sid = "c-resume", .at = NOW - 1000, .source = HW_SID_RESUME},
 };
+/* clang-format on */
 
 static void TEST_birth_chain_fills_an_empty_document(void)
 {
@@ -184,11 +185,9 @@ static void TEST_claimed_session_moves_only_with_its_token(void)
 
 int main(void)
 {
-	static const hwtest_case_t cases[] = {
-		HWTEST(TEST_birth_chain_fills_an_empty_document),
-		HWTEST(TEST_resume_actions_count_once),
-		HWTEST(TEST_claimed_session_moves_only_with_its_token),
-		HWTEST_END};
+	static const hwtest_case_t cases[] = {HWTEST(TEST_birth_chain_fills_an_empty_document),
+			HWTEST(TEST_resume_actions_count_once), HWTEST(TEST_claimed_session_moves_only_with_its_token),
+			HWTEST_END};
 
 	if(hwtest_init() != 0 || hwtest_suite("collector_resume", NULL, NULL, cases) != 0) return 1;
 	return hwtest_run();

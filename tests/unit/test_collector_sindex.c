@@ -137,7 +137,7 @@ static void model_query(const hw_request_t *req, const char *after, char *out, s
 	int got = 0;
 
 	out[0] = '\0';
-	for(int i = 0; i < NS; i++){ /* ids "s-%04d" sort like i */
+	for(int i = 0; i < NS; i++) { /* ids "s-%04d" sort like i */
 		char id[16];
 		msess_t *m = &model[i];
 		snprintf(id, sizeof(id), "s-%04d", i);
@@ -189,7 +189,7 @@ static void TEST_put_version_guard_and_line(void)
 	CU_ASSERT(changed);
 	CU_ASSERT_EQUAL(put(x, 1, HW_STATE_CRASHED, 2, 3, 100, &changed), HW_OK); /* same version: ignored */
 	CU_ASSERT(!changed);
-	CU_ASSERT_EQUAL(put(x, 1, HW_STATE_CRASHED, 2, 3, 99, &changed), HW_OK);  /* older: ignored */
+	CU_ASSERT_EQUAL(put(x, 1, HW_STATE_CRASHED, 2, 3, 99, &changed), HW_OK); /* older: ignored */
 	CU_ASSERT(!changed);
 	CU_ASSERT_EQUAL(flush(x, &f), HW_OK);
 	CU_ASSERT(!hw_sx_dirty(x));
@@ -238,7 +238,7 @@ static void TEST_random_updates_match_the_model(void)
 	unsigned seed = 12345;
 	int64_t version = 1000;
 	static const int states[] = {HW_STATE_STARTING, HW_STATE_ACTIVE, HW_STATE_IDLE, HW_STATE_STALLED, HW_STATE_LOST,
-		HW_STATE_CRASHED, HW_STATE_COMPLETED, HW_STATE_FAILED};
+			HW_STATE_CRASHED, HW_STATE_COMPLETED, HW_STATE_FAILED};
 	char a[8192], b[8192];
 
 	memset(model, 0, sizeof(model));
@@ -257,8 +257,9 @@ static void TEST_random_updates_match_the_model(void)
 			}
 			snprintf(m->slot, sizeof(m->slot), "%d", i % 4);
 			m->version = m->updated_at = ++version;
-			CU_ASSERT_EQUAL_FATAL(put(x, i, m->state, m->project[0] ? atoi(m->project + 5) : -1,
-					atoi(m->machine + 5), m->version, &changed), HW_OK);
+			CU_ASSERT_EQUAL_FATAL(put(x, i, m->state, m->project[0] ? atoi(m->project + 5) : -1, atoi(m->machine + 5),
+							      m->version, &changed),
+					HW_OK);
 			CU_ASSERT(changed);
 		}
 		CU_ASSERT_EQUAL_FATAL(flush(x, &f), HW_OK);
@@ -269,9 +270,12 @@ static void TEST_random_updates_match_the_model(void)
 			char after[16] = "";
 			memset(&req, 0, sizeof(req));
 			req.limit = 1 + (int)(rand_r(&seed) % 120);
-			if(rand_r(&seed) % 2) req.states = (1u << states[rand_r(&seed) % 8]) | (rand_r(&seed) % 2 ? 1u << HW_STATE_ACTIVE : 0);
-			if(rand_r(&seed) % 3 == 0) snprintf(req.project, sizeof(req.project), "proj-%d", (int)(rand_r(&seed) % 6));
-			if(rand_r(&seed) % 3 == 0) snprintf(req.machine, sizeof(req.machine), "host-%d", (int)(rand_r(&seed) % 9));
+			if(rand_r(&seed) % 2)
+				req.states = (1u << states[rand_r(&seed) % 8]) | (rand_r(&seed) % 2 ? 1u << HW_STATE_ACTIVE : 0);
+			if(rand_r(&seed) % 3 == 0)
+				snprintf(req.project, sizeof(req.project), "proj-%d", (int)(rand_r(&seed) % 6));
+			if(rand_r(&seed) % 3 == 0)
+				snprintf(req.machine, sizeof(req.machine), "host-%d", (int)(rand_r(&seed) % 9));
 			if(rand_r(&seed) % 5 == 0) snprintf(req.slot, sizeof(req.slot), "%d", (int)(rand_r(&seed) % 4));
 			if(rand_r(&seed) % 5 == 0) req.updated_since = version - 600;
 			if(rand_r(&seed) % 3 == 0) snprintf(after, sizeof(after), "s-%04d", (int)(rand_r(&seed) % NS));
@@ -293,7 +297,7 @@ static void TEST_random_updates_match_the_model(void)
 static void TEST_plan_picks_the_smallest_streams(void)
 {
 	const char *text = "s.active\t1\t\t500\ns.crashed\t2\t\t10\ns.lost\t3\t\t0\np.web\t4\t\t40\nm.h1\t5\t\t5\n"
-		"s.active\t6\ts-5\t7\n";
+			   "s.active\t6\ts-5\t7\n";
 	hw_sx_dir_t d;
 	const hw_sx_dir_stream_t *out[HW_STATE__COUNT];
 	hw_request_t req;
@@ -309,10 +313,10 @@ static void TEST_plan_picks_the_smallest_streams(void)
 	snprintf(req.project, sizeof(req.project), "web"); /* 40 > 10: the state stream */
 	CU_ASSERT_EQUAL(hw_sx_plan(&d, &req, out, HW_STATE__COUNT), 1);
 	CU_ASSERT_STRING_EQUAL(out[0]->name, "s.crashed");
-	req.states = 0;                                    /* 40 < 517: the project stream */
+	req.states = 0; /* 40 < 517: the project stream */
 	CU_ASSERT_EQUAL(hw_sx_plan(&d, &req, out, HW_STATE__COUNT), 1);
 	CU_ASSERT_STRING_EQUAL(out[0]->name, "p.web");
-	snprintf(req.machine, sizeof(req.machine), "h1");  /* 5: the machine stream */
+	snprintf(req.machine, sizeof(req.machine), "h1"); /* 5: the machine stream */
 	CU_ASSERT_EQUAL(hw_sx_plan(&d, &req, out, HW_STATE__COUNT), 1);
 	CU_ASSERT_STRING_EQUAL(out[0]->name, "m.h1");
 	snprintf(req.machine, sizeof(req.machine), "nobody"); /* no such machine: nothing matches */

@@ -277,6 +277,7 @@ static void TEST_event_records_are_sized_to_fit(void)
 
 int main(void)
 {
+	/* clang-format off */
 	static const hwtest_case_t cases[] = {
 		HWTEST(TEST_heartbeats_coalesce_latest_wins),
 		HWTEST(TEST_barriers_are_kept_in_order),
@@ -286,6 +287,7 @@ int main(void)
 		HWTEST(TEST_event_records_are_sized_to_fit),
 		HWTEST_END,
 	};
+	/* clang-format on */
 
 	if(hwtest_init() != 0 || hwtest_suite("collector_storeq", NULL, NULL, cases) != 0) return 1;
 	return hwtest_run();

@@ -107,12 +107,14 @@ static void TEST_random_against_model(void)
 
 int main(void)
 {
+	/* clang-format off */
 	static const hwtest_case_t cases[] = {
 		HWTEST(TEST_empty_heap),
 		HWTEST(TEST_timeout_and_due),
 		HWTEST(TEST_random_against_model),
 		HWTEST_END,
 	};
+	/* clang-format on */
 
 	if(hwtest_init() != 0 || hwtest_suite("collector_timers", NULL, NULL, cases) != 0) return 1;
 	return hwtest_run();

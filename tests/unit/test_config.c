@@ -69,10 +69,9 @@ enum {
 	O__COUNT
 };
 
-static const char *const env_names[] = {"HEARTWIRE_BROKER", "HEARTWIRE_USERNAME", "HEARTWIRE_PASSWORD",
-                "HEARTWIRE_MACHINE", "HEARTWIRE_TASK", "HEARTWIRE_INTERVAL_MS", "HEARTWIRE_GRACE_MS",
-                "HEARTWIRE_MAX_RESTARTS", "HEARTWIRE_BIG", "HEARTWIRE_VERBOSE", "HEARTWIRE_HELP",
-                "HEARTWIRE_LOG_LEVEL", "HEARTWIRE_CONFIG", "HEARTWIRE_NOT_AN_OPTION"};
+static const char *const env_names[] = {"HEARTWIRE_BROKER", "HEARTWIRE_USERNAME", "HEARTWIRE_PASSWORD", "HEARTWIRE_MACHINE",
+		"HEARTWIRE_TASK", "HEARTWIRE_INTERVAL_MS", "HEARTWIRE_GRACE_MS", "HEARTWIRE_MAX_RESTARTS", "HEARTWIRE_BIG",
+		"HEARTWIRE_VERBOSE", "HEARTWIRE_HELP", "HEARTWIRE_LOG_LEVEL", "HEARTWIRE_CONFIG", "HEARTWIRE_NOT_AN_OPTION"};
 
 static struct tcfg C;
 static unsigned char src[O__COUNT];
@@ -89,8 +88,7 @@ static void reset(int positional)
 	cfg.base = &C;
 	cfg.sources = src;
 	cfg.positional = positional;
-	for(size_t i = 0; i < sizeof(env_names) / sizeof(env_names[0]); i++)
-		unsetenv(env_names[i]);
+	for(size_t i = 0; i < sizeof(env_names) / sizeof(env_names[0]); i++) unsetenv(env_names[i]);
 }
 
 /* Writes text into a fresh temporary file; returns its path (removed in cleanup). */
@@ -144,8 +142,7 @@ static void TEST_defaults(void)
 	CU_ASSERT_EQUAL(C.verbose, true);
 	CU_ASSERT_EQUAL(C.help, false);
 	CU_ASSERT_EQUAL(C.log_level, 1);
-	for(int i = 0; i < O__COUNT; i++)
-		CU_ASSERT_EQUAL(src[i], HW_SRC_DEFAULT);
+	for(int i = 0; i < O__COUNT; i++) CU_ASSERT_EQUAL(src[i], HW_SRC_DEFAULT);
 	CU_ASSERT_PTR_NULL(cfg.file);
 }
 
@@ -226,15 +223,15 @@ static void TEST_config_file_sources(void)
 static void TEST_file_format(void)
 {
 	const char *path = write_file("# a comment\n"
-	                              "\n"
-	                              "   # an indented comment\n"
-	                              "broker   mqtt://broker.example:8883  \r\n"
-	                              "task #118 add login\n"
-	                              "\tusername \"  spaced  \"\n"
-	                              "verbose\n"
-	                              "log-level error\n"
-	                              "interval-ms 2s\n"
-	                              "grace-ms 1m\n");
+				      "\n"
+				      "   # an indented comment\n"
+				      "broker   mqtt://broker.example:8883  \r\n"
+				      "task #118 add login\n"
+				      "\tusername \"  spaced  \"\n"
+				      "verbose\n"
+				      "log-level error\n"
+				      "interval-ms 2s\n"
+				      "grace-ms 1m\n");
 	const char *argv[] = {"prog", "--config", path};
 	hw_error_t err;
 
@@ -287,9 +284,8 @@ static void TEST_file_errors_name_file_line_and_key(void)
 
 static void TEST_argv_forms(void)
 {
-	const char *argv[] = {"prog", "--broker", "mqtt://a:1", "--task=x y", "-m", "m1", "--no-verbose",
-	                "--max-restarts=0", "--log-level", "debug", "--interval-ms=1h", "--big",
-	                "-9223372036854775808"};
+	const char *argv[] = {"prog", "--broker", "mqtt://a:1", "--task=x y", "-m", "m1", "--no-verbose", "--max-restarts=0",
+			"--log-level", "debug", "--interval-ms=1h", "--big", "-9223372036854775808"};
 	const char *argv2[] = {"prog", "-bmqtt://b:2", "-mm2", "--verbose=no", "--verbose", "-h"};
 	const char *argv3[] = {"prog", "--verbose=off", "--task", "--not-a-flag-but-a-value"};
 	hw_error_t err;
@@ -359,14 +355,12 @@ static void TEST_argv_errors(void)
 	for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++){
 		const char *argv[5] = {"prog"};
 		int argc = 1;
-		for(int k = 0; k < 4 && cases[i].args[k]; k++)
-			argv[argc++] = cases[i].args[k];
+		for(int k = 0; k < 4 && cases[i].args[k]; k++) argv[argc++] = cases[i].args[k];
 		reset(HW_POS_NONE);
 		hw_error_clear(&err);
 		CU_ASSERT_EQUAL(load(argc, argv, NULL, &err), HW_ERR_CONFIG);
 		CU_ASSERT_EQUAL(err.code, HW_ERR_CONFIG);
-		if(strcmp(err.msg, cases[i].want) != 0)
-			fprintf(stderr, "\n  case %zu: got \"%s\"\n", i, err.msg);
+		if(strcmp(err.msg, cases[i].want) != 0) fprintf(stderr, "\n  case %zu: got \"%s\"\n", i, err.msg);
 		CU_ASSERT_STRING_EQUAL(err.msg, cases[i].want);
 	}
 }
@@ -525,34 +519,34 @@ static void TEST_url_parse(void)
 		int port;
 		bool tls;
 	} good[] = {
-	                {"mqtt://localhost:1883", "localhost", 1883, false},
-	                {"mqtts://broker.example.com:8883", "broker.example.com", 8883, true},
-	                {"mqtt://127.0.0.1:1", "127.0.0.1", 1, false},
-	                {"mqtt://[::1]:65535", "::1", 65535, false},
-	                {"mqtt://my_host-2:1883", "my_host-2", 1883, false},
+			{"mqtt://localhost:1883", "localhost", 1883, false},
+			{"mqtts://broker.example.com:8883", "broker.example.com", 8883, true},
+			{"mqtt://127.0.0.1:1", "127.0.0.1", 1, false},
+			{"mqtt://[::1]:65535", "::1", 65535, false},
+			{"mqtt://my_host-2:1883", "my_host-2", 1883, false},
 	};
 	static const struct {
 		const char *url;
 		const char *detail;
 	} bad[] = {
-	                {"", "it is empty"},
-	                {"tcp://h:1883", "another scheme"},
-	                {"ssl://h:8883", "another scheme"},
-	                {"h:1883", "no scheme"},
-	                {"MQTT://h:1883", "another scheme"},
-	                {"mqtt://h", "no port"},
-	                {"mqtt://h:", "no port from 1 to 65535"},
-	                {"mqtt://h:0", "no port from 1 to 65535"},
-	                {"mqtt://h:65536", "no port from 1 to 65535"},
-	                {"mqtt://h:-1", "no port from 1 to 65535"},
-	                {"mqtt://h:18a3", "no port from 1 to 65535"},
-	                {"mqtt://h:1883/x", "no port from 1 to 65535"},
-	                {"mqtt://h/x", "has a path or query"},
-	                {"mqtt://:1883", "no host"},
-	                {"mqtt://user:pw@h:1883", "has user info"},
-	                {"mqtt://h st:1883", "' ' in the host name"},
-	                {"mqtt://[::1:1883", "no ']'"},
-	                {"mqtt://[::g]:1883", "'g' in the IPv6 address"},
+			{"", "it is empty"},
+			{"tcp://h:1883", "another scheme"},
+			{"ssl://h:8883", "another scheme"},
+			{"h:1883", "no scheme"},
+			{"MQTT://h:1883", "another scheme"},
+			{"mqtt://h", "no port"},
+			{"mqtt://h:", "no port from 1 to 65535"},
+			{"mqtt://h:0", "no port from 1 to 65535"},
+			{"mqtt://h:65536", "no port from 1 to 65535"},
+			{"mqtt://h:-1", "no port from 1 to 65535"},
+			{"mqtt://h:18a3", "no port from 1 to 65535"},
+			{"mqtt://h:1883/x", "no port from 1 to 65535"},
+			{"mqtt://h/x", "has a path or query"},
+			{"mqtt://:1883", "no host"},
+			{"mqtt://user:pw@h:1883", "has user info"},
+			{"mqtt://h st:1883", "' ' in the host name"},
+			{"mqtt://[::1:1883", "no ']'"},
+			{"mqtt://[::g]:1883", "'g' in the IPv6 address"},
 	};
 	hw_url_t u;
 	hw_error_t err;
@@ -602,8 +596,7 @@ static void TEST_usage(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "HEARTWIRE_NAME"));
 	/* one line per option, plus the header, --config and the four closing lines */
 	n = 0;
-	for(char *p = text; *p; p++)
-		n += *p == '\n';
+	for(char *p = text; *p; p++) n += *p == '\n';
 	CU_ASSERT_EQUAL(n, (size_t)O__COUNT + 1 + 1 + 4);
 }
 
@@ -680,10 +673,9 @@ static void TEST_example_config_parses(void)
 	text[o] = '\0';
 	CU_ASSERT(keys >= 21);
 	{
-		static const char *const design[] = {"broker", "username", "password-file", "cafile",
-		                "topic-root", "machine", "slot", "session", "project", "task", "interval-ms",
-		                "grace-ms", "keepalive-s", "restart", "max-restarts", "when-paused",
-		                "mongo-uri", "db", "id", "log-level", "log-format"};
+		static const char *const design[] = {"broker", "username", "password-file", "cafile", "topic-root", "machine",
+				"slot", "session", "project", "task", "interval-ms", "grace-ms", "keepalive-s", "restart",
+				"max-restarts", "when-paused", "mongo-uri", "db", "id", "log-level", "log-format"};
 		FILE *g = fopen(HW_SOURCE_DIR "/conf/heartwire.conf.example", "r");
 		char all[32768], want[80];
 		size_t n;

@@ -11,8 +11,7 @@ static void TEST_every_rc_has_a_distinct_sentence(void)
 		CU_ASSERT_PTR_NOT_NULL_FATAL(hw_strerror(a));
 		CU_ASSERT_STRING_NOT_EQUAL(hw_strerror(a), "unknown error");
 		CU_ASSERT(strlen(hw_strerror(a)) > 0);
-		for(int b = a + 1; b < HW_ERR__COUNT; b++)
-			CU_ASSERT_STRING_NOT_EQUAL(hw_strerror(a), hw_strerror(b));
+		for(int b = a + 1; b < HW_ERR__COUNT; b++) CU_ASSERT_STRING_NOT_EQUAL(hw_strerror(a), hw_strerror(b));
 	}
 	CU_ASSERT_STRING_EQUAL(hw_strerror(HW_OK), "success");
 	CU_ASSERT_STRING_EQUAL(hw_strerror(-1), "unknown error");
@@ -22,19 +21,16 @@ static void TEST_every_rc_has_a_distinct_sentence(void)
 /* Reason names are stable snake_case words used in counters and replies. */
 static void TEST_every_reason_has_a_distinct_name(void)
 {
-	static const char *const want[HW_R__COUNT] = {"none", "empty", "too_large", "bad_utf8", "bad_json",
-	                "too_deep", "not_object", "bad_version", "missing_key", "wrong_type", "bad_key",
-	                "bad_id", "out_of_range", "bad_value", "too_many", "bad_root", "bad_topic",
-	                "wildcard", "empty_level", "mismatch"};
+	static const char *const want[HW_R__COUNT] = {"none", "empty", "too_large", "bad_utf8", "bad_json", "too_deep",
+			"not_object", "bad_version", "missing_key", "wrong_type", "bad_key", "bad_id", "out_of_range",
+			"bad_value", "too_many", "bad_root", "bad_topic", "wildcard", "empty_level", "mismatch"};
 
 	for(int a = 0; a < HW_R__COUNT; a++){
 		const char *n = hw_reason_name(a);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(n);
 		CU_ASSERT_STRING_EQUAL(n, want[a]);
-		for(const char *p = n; *p; p++)
-			CU_ASSERT((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_');
-		for(int b = a + 1; b < HW_R__COUNT; b++)
-			CU_ASSERT_STRING_NOT_EQUAL(n, hw_reason_name(b));
+		for(const char *p = n; *p; p++) CU_ASSERT((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_');
+		for(int b = a + 1; b < HW_R__COUNT; b++) CU_ASSERT_STRING_NOT_EQUAL(n, hw_reason_name(b));
 	}
 	CU_ASSERT_STRING_EQUAL(hw_reason_name(-1), "unknown");
 	CU_ASSERT_STRING_EQUAL(hw_reason_name(HW_R__COUNT), "unknown");
@@ -45,8 +41,7 @@ static void TEST_set_refuse_clear(void)
 	hw_error_t err;
 	char big[600];
 
-	CU_ASSERT_EQUAL(hw_error_set(&err, HW_ERR_TIMEOUT, "waited %d ms for %s", 250, "CONNACK"),
-	                HW_ERR_TIMEOUT);
+	CU_ASSERT_EQUAL(hw_error_set(&err, HW_ERR_TIMEOUT, "waited %d ms for %s", 250, "CONNACK"), HW_ERR_TIMEOUT);
 	CU_ASSERT_EQUAL(err.code, HW_ERR_TIMEOUT);
 	CU_ASSERT_EQUAL(err.reason, HW_R_NONE);
 	CU_ASSERT_STRING_EQUAL(err.msg, "waited 250 ms for CONNACK");

@@ -1,4 +1,5 @@
-/* test_hostile.c: every entry of the hostile corpus (tests/lib/hostile.c) is refused by the codec with its expected reason, and random payloads are refused by every decoder. */
+/* test_hostile.c: every entry of the hostile corpus (tests/lib/hostile.c) is refused by the codec with its expected reason, and
+ * random payloads are refused by every decoder. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,14 +155,15 @@ static void TEST_size_encoding_and_key_defects_are_refused_by_every_decoder(void
 				h->reason != HW_R_NOT_OBJECT && h->reason != HW_R_TOO_DEEP && h->reason != HW_R_BAD_KEY)
 			continue;
 		CU_ASSERT_EQUAL_FATAL(hwt_hostile_payload(h, &buf, &len), 0);
-#define REFUSED(call, same) do { \
-			rc = (call); \
-			if(rc != HW_ERR_DECODE || e.reason != (same)){ \
-				fprintf(stderr, "  %s: %s gave %s (%s), expected %s\n", h->name, #call, hw_strerror(rc), \
-						hw_reason_name(e.reason), hw_reason_name(same)); \
-				CU_FAIL(#call " did not refuse a hostile payload with its reason"); \
-			} \
-		} while(0)
+#define REFUSED(call, same)                                                                                                      \
+	do {                                                                                                                     \
+		rc = (call);                                                                                                     \
+		if(rc != HW_ERR_DECODE || e.reason != (same)) {                                                                  \
+			fprintf(stderr, "  %s: %s gave %s (%s), expected %s\n", h->name, #call, hw_strerror(rc),                 \
+					hw_reason_name(e.reason), hw_reason_name(same));                                         \
+			CU_FAIL(#call " did not refuse a hostile payload with its reason");                                      \
+		}                                                                                                                \
+	}while(0)
 		REFUSED(hw_birth_decode(buf, len, &b, &e), h->reason);
 		REFUSED(hw_hb_decode(buf, len, &hb, &e), h->reason);
 		REFUSED(hw_ev_decode(buf, len, &ev, &e), h->reason);
@@ -221,8 +223,8 @@ static void TEST_random_payloads_are_refused_by_every_decoder(void)
 		/* As a topic, random bytes never parse as a tree topic either. */
 		if(hw_topic_parse(NULL, (const char *)buf, n, NULL, NULL) == HW_OK) topics_ok++;
 	}
-	printf("\n  %d random payloads, %zu bytes, starting with '{': %zu, high byte: %zu\n", RANDOM_PAYLOADS,
-			total, kinds[2], kinds[0]);
+	printf("\n  %d random payloads, %zu bytes, starting with '{': %zu, high byte: %zu\n", RANDOM_PAYLOADS, total, kinds[2],
+			kinds[0]);
 	CU_ASSERT_EQUAL(accepted, 0);
 	CU_ASSERT_EQUAL(topics_ok, 0);
 	/* The mix reaches the parser's insides, not just its first byte. */
@@ -276,6 +278,7 @@ static void TEST_publishable_excludes_what_a_broker_would_disconnect_for(void)
 
 int main(void)
 {
+	/* clang-format off */
 	static const hwtest_case_t cases[] = {
 		HWTEST(TEST_corpus_has_60_plus_kinds_with_unique_names),
 		HWTEST(TEST_controls_are_accepted),
@@ -286,6 +289,7 @@ int main(void)
 		HWTEST(TEST_publishable_excludes_what_a_broker_would_disconnect_for),
 		HWTEST_END,
 	};
+	/* clang-format on */
 
 	if(hwtest_init() != 0) return 1;
 	if(hwtest_suite("hostile", NULL, NULL, cases) != 0) return 1;

@@ -54,8 +54,7 @@ static void TEST_valid_and_invalid_ids(void)
 		int rc;
 		hw_error_clear(&err);
 		rc = hw_id_check("session id", cases[i].id, &err);
-		if((rc == HW_OK) != cases[i].ok)
-			fprintf(stderr, "\n  case %zu '%s': rc %d\n", i, cases[i].id, rc);
+		if((rc == HW_OK) != cases[i].ok) fprintf(stderr, "\n  case %zu '%s': rc %d\n", i, cases[i].id, rc);
 		CU_ASSERT_EQUAL(rc == HW_OK, cases[i].ok);
 		if(!cases[i].ok){
 			CU_ASSERT_EQUAL(rc, HW_ERR_INVAL);
@@ -71,8 +70,8 @@ static void TEST_valid_and_invalid_ids(void)
 static void TEST_char_table(void)
 {
 	for(int c = 0; c < 256; c++){
-		int want = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		           c == '.' || c == '_' || c == ':' || c == '-';
+		int want = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+				c == ':' || c == '-';
 		CU_ASSERT_EQUAL(hw_id_char_ok((unsigned char)c), want);
 	}
 }

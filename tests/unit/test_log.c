@@ -25,8 +25,7 @@ static int drain(char *buf, size_t len)
 	buf[n] = '\0';
 	rewind(out);
 	if(ftruncate(fileno(out), 0) != 0) return -1;
-	for(size_t i = 0; i < n; i++)
-		lines += buf[i] == '\n';
+	for(size_t i = 0; i < n; i++) lines += buf[i] == '\n';
 	return lines;
 }
 
@@ -186,8 +185,7 @@ static void TEST_parse_level_and_format(void)
 
 static void *writer(void *arg)
 {
-	for(int i = 0; i < PER_THREAD; i++)
-		hw_logs(HW_LOG_INFO, (const char *)arg, "line %d of a concurrent writer", i);
+	for(int i = 0; i < PER_THREAD; i++) hw_logs(HW_LOG_INFO, (const char *)arg, "line %d of a concurrent writer", i);
 	return NULL;
 }
 
@@ -201,10 +199,8 @@ static void TEST_threads_write_whole_lines(void)
 	char *p;
 
 	hw_log_init("x", HW_LOG_INFO, HW_LOG_JSON, out);
-	for(int i = 0; i < THREADS; i++)
-		pthread_create(&th[i], NULL, writer, (void *)subj[i]);
-	for(int i = 0; i < THREADS; i++)
-		pthread_join(th[i], NULL);
+	for(int i = 0; i < THREADS; i++) pthread_create(&th[i], NULL, writer, (void *)subj[i]);
+	for(int i = 0; i < THREADS; i++) pthread_join(th[i], NULL);
 	lines = drain(buf, sizeof(buf));
 	CU_ASSERT_EQUAL(lines, THREADS * PER_THREAD);
 	p = buf;
@@ -246,8 +242,7 @@ static void TEST_rate_limiter(void)
 	CU_ASSERT_EQUAL(hw_log_limit_take(&lim, &sup), 0);
 	/* a long quiet time refills only up to the burst */
 	lim.last_ms -= 60000;
-	for(int i = 0; i < 3; i++)
-		CU_ASSERT_EQUAL(hw_log_limit_take(&lim, &sup), 1);
+	for(int i = 0; i < 3; i++) CU_ASSERT_EQUAL(hw_log_limit_take(&lim, &sup), 1);
 	CU_ASSERT_EQUAL(hw_log_limit_take(&lim, &sup), 0);
 }
 

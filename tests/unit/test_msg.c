@@ -29,6 +29,7 @@ typedef struct bad_case {
 #define ST "`v`:1,`session`:`s-42`,`epoch`:4"
 #define DOC "`v`:1,`session`:`s-42`,`machine`:`m1`,`state`:`active`,`epoch`:1,`version`:3,`updated_at`:9"
 
+/* clang-format off */
 static const bad_case_t bad_cases[] = {
 	/* empty */
 	{"empty payload", K_BIRTH, NULL, "", 0, HW_R_EMPTY},
@@ -239,6 +240,7 @@ static const bad_case_t bad_cases[] = {
 	{"nesting of 40 arrays", K_HB, NULL, "{" HB ",`x`:[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
 			0, HW_R_TOO_DEEP},
 };
+/* clang-format on */
 
 /* Copies src (len bytes, or strlen when 0) with backticks turned into double quotes. */
 static char *unquote(const char *src, size_t len, size_t *outlen)
@@ -341,8 +343,7 @@ static void TEST_malformed_table(void)
 static void TEST_common_faults_every_decoder(void)
 {
 	static const char *const faults[] = {"", "[]", "{\"v\":1", "{\"v\":1}x", "{\"$a\":1}", "\xff"};
-	static const int reasons[] = {HW_R_EMPTY, HW_R_NOT_OBJECT, HW_R_BAD_JSON, HW_R_BAD_JSON, HW_R_BAD_KEY,
-			HW_R_BAD_UTF8};
+	static const int reasons[] = {HW_R_EMPTY, HW_R_NOT_OBJECT, HW_R_BAD_JSON, HW_R_BAD_JSON, HW_R_BAD_KEY, HW_R_BAD_UTF8};
 
 	for(size_t f = 0; f < sizeof(faults) / sizeof(faults[0]); f++){
 		for(int k = K_BIRTH; k <= K_REPLY; k++){
@@ -457,20 +458,25 @@ static void TEST_text_length_limit(void)
 
 	memset(text, 't', HW_TEXT_MAX);
 	text[HW_TEXT_MAX] = '\0';
-	snprintf(buf, sizeof(buf), "{\"v\":1,\"session\":\"s\",\"epoch\":1,\"seq\":1,\"ts\":1,\"type\":\"task\","
-			"\"task\":\"%s\"}", text);
+	snprintf(buf, sizeof(buf),
+			"{\"v\":1,\"session\":\"s\",\"epoch\":1,\"seq\":1,\"ts\":1,\"type\":\"task\","
+			"\"task\":\"%s\"}",
+			text);
 	CU_ASSERT_EQUAL(hw_ev_decode(buf, strlen(buf), &ev, &err), HW_OK);
 	CU_ASSERT_EQUAL(strlen(ev.text), HW_TEXT_MAX);
 	text[HW_TEXT_MAX] = 't';
 	text[HW_TEXT_MAX + 1] = '\0';
-	snprintf(buf, sizeof(buf), "{\"v\":1,\"session\":\"s\",\"epoch\":1,\"seq\":1,\"ts\":1,\"type\":\"task\","
-			"\"task\":\"%s\"}", text);
+	snprintf(buf, sizeof(buf),
+			"{\"v\":1,\"session\":\"s\",\"epoch\":1,\"seq\":1,\"ts\":1,\"type\":\"task\","
+			"\"task\":\"%s\"}",
+			text);
 	CU_ASSERT_EQUAL(hw_ev_decode(buf, strlen(buf), &ev, &err), HW_ERR_DECODE);
 	CU_ASSERT_EQUAL(err.reason, HW_R_TOO_LARGE);
 	/* Multi-byte characters count in bytes: 171 x 3 bytes = 513. */
 	{
 		size_t o = 0;
-		o += (size_t)snprintf(buf, sizeof(buf), "{\"v\":1,\"session\":\"s\",\"epoch\":1,\"seq\":1,\"ts\":1,"
+		o += (size_t)snprintf(buf, sizeof(buf),
+				"{\"v\":1,\"session\":\"s\",\"epoch\":1,\"seq\":1,\"ts\":1,"
 				"\"type\":\"goal\",\"text\":\"");
 		for(int i = 0; i < 171; i++){
 			memcpy(buf + o, "\xe2\x82\xac", 3);
@@ -490,7 +496,8 @@ static char *birth_argv(size_t n, size_t len)
 	size_t o;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
-	o = (size_t)snprintf(buf, cap, "{\"v\":1,\"session\":\"s\",\"machine\":\"m\",\"epoch\":1,\"seq\":0,\"ts\":1,"
+	o = (size_t)snprintf(buf, cap,
+			"{\"v\":1,\"session\":\"s\",\"machine\":\"m\",\"epoch\":1,\"seq\":0,\"ts\":1,"
 			"\"interval_ms\":5000,\"argv\":[");
 	for(size_t i = 0; i < n; i++){
 		buf[o++] = '"';
@@ -559,16 +566,19 @@ static void TEST_int_boundaries(void)
 		const char *json;
 		int rc;
 	} cases[] = {
-		{"{\"v\":1,\"session\":\"s\",\"epoch\":9223372036854775807,\"status\":\"lost\"}", HW_OK},
-		{"{\"v\":1,\"session\":\"s\",\"epoch\":0,\"status\":\"lost\"}", HW_OK},
-		{"{\"v\":1,\"session\":\"s\",\"epoch\":-0,\"status\":\"lost\"}", HW_OK},
-		{"{\"v\":1,\"session\":\"s\",\"epoch\":18446744073709551615,\"status\":\"lost\"}", HW_ERR_DECODE},
-		{"{\"v\":1,\"session\":\"s\",\"epoch\":1,\"status\":\"ended\",\"ts\":1,\"exit\":{\"code\":255,\"signal\":null}}",
-				HW_OK},
-		{"{\"v\":1,\"session\":\"s\",\"epoch\":1,\"status\":\"ended\",\"ts\":1,\"exit\":{\"code\":null,\"signal\":64}}",
-				HW_OK},
-		{"{\"v\":1,\"session\":\"s\",\"epoch\":1,\"status\":\"ended\",\"ts\":1,\"exit\":{\"code\":0,\"signal\":null}}",
-				HW_OK},
+			{"{\"v\":1,\"session\":\"s\",\"epoch\":9223372036854775807,\"status\":\"lost\"}", HW_OK},
+			{"{\"v\":1,\"session\":\"s\",\"epoch\":0,\"status\":\"lost\"}", HW_OK},
+			{"{\"v\":1,\"session\":\"s\",\"epoch\":-0,\"status\":\"lost\"}", HW_OK},
+			{"{\"v\":1,\"session\":\"s\",\"epoch\":18446744073709551615,\"status\":\"lost\"}", HW_ERR_DECODE},
+			{"{\"v\":1,\"session\":\"s\",\"epoch\":1,\"status\":\"ended\",\"ts\":1,\"exit\":{\"code\":255,\"signal\":"
+			 "null}}",
+					HW_OK},
+			{"{\"v\":1,\"session\":\"s\",\"epoch\":1,\"status\":\"ended\",\"ts\":1,\"exit\":{\"code\":null,"
+			 "\"signal\":64}}",
+					HW_OK},
+			{"{\"v\":1,\"session\":\"s\",\"epoch\":1,\"status\":\"ended\",\"ts\":1,\"exit\":{\"code\":0,\"signal\":"
+			 "null}}",
+					HW_OK},
 	};
 	hw_status_t st;
 
@@ -660,6 +670,7 @@ static void TEST_failed_decode_leaves_clean_output(void)
 
 int main(void)
 {
+	/* clang-format off */
 	static const hwtest_case_t cases[] = {
 		HWTEST(TEST_malformed_table),
 		HWTEST(TEST_common_faults_every_decoder),
@@ -676,6 +687,7 @@ int main(void)
 		HWTEST(TEST_failed_decode_leaves_clean_output),
 		HWTEST_END,
 	};
+	/* clang-format on */
 
 	if(hwtest_init() != 0 || hwtest_suite("msg_refusals", NULL, NULL, cases) != 0) return 1;
 	return hwtest_run();

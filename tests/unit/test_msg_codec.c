@@ -83,7 +83,8 @@ static void TEST_birth_minimal_exact(void)
 	b.ts = 7;
 	b.interval_ms = 5000;
 	CU_ASSERT_EQUAL_FATAL(hw_birth_encode(&b, &js, NULL, NULL), HW_OK);
-	CU_ASSERT_STRING_EQUAL(js, "{\"v\":1,\"session\":\"s-1\",\"epoch\":1,\"seq\":0,\"ts\":7,\"machine\":\"m1\","
+	CU_ASSERT_STRING_EQUAL(js,
+			"{\"v\":1,\"session\":\"s-1\",\"epoch\":1,\"seq\":0,\"ts\":7,\"machine\":\"m1\","
 			"\"interval_ms\":5000}");
 	CU_ASSERT_EQUAL(hw_birth_decode(js, strlen(js), &d, NULL), HW_OK);
 	CU_ASSERT_EQUAL(d.argc, 0);
@@ -231,7 +232,8 @@ static void TEST_hb_exact_and_defaults(void)
 	h.has_child = true;
 	h.child = (hw_child_t){.pid = 48211, .proc = 'S', .cpu_ms = 81234};
 	CU_ASSERT_EQUAL_FATAL(hw_hb_encode(&h, &js, NULL, NULL), HW_OK);
-	CU_ASSERT_STRING_EQUAL(js, "{\"v\":1,\"session\":\"s-42\",\"epoch\":4,\"seq\":17,\"ts\":99,\"state\":\"active\","
+	CU_ASSERT_STRING_EQUAL(js,
+			"{\"v\":1,\"session\":\"s-42\",\"epoch\":4,\"seq\":17,\"ts\":99,\"state\":\"active\","
 			"\"interval_ms\":5000,\"child\":{\"pid\":48211,\"proc\":\"S\",\"cpu_ms\":81234}}");
 	free(js);
 	/* Absent state is active, absent cause is none. */
@@ -337,21 +339,24 @@ static void TEST_ev_exact(void)
 	e.type = HW_EV_EXIT;
 	e.exit.code = 3;
 	CU_ASSERT_EQUAL_FATAL(hw_ev_encode(&e, &js, NULL, NULL), HW_OK);
-	CU_ASSERT_STRING_EQUAL(js, "{\"v\":1,\"session\":\"s-42\",\"epoch\":4,\"seq\":18,\"ts\":5,\"type\":\"exit\","
+	CU_ASSERT_STRING_EQUAL(js,
+			"{\"v\":1,\"session\":\"s-42\",\"epoch\":4,\"seq\":18,\"ts\":5,\"type\":\"exit\","
 			"\"exit\":{\"code\":3,\"signal\":null}}");
 	free(js);
 	e.type = HW_EV_CLAUDE_SID;
 	fill_id(e.claude_sid, "abc");
 	e.sid_source = HW_SID_CLEAR;
 	CU_ASSERT_EQUAL_FATAL(hw_ev_encode(&e, &js, NULL, NULL), HW_OK);
-	CU_ASSERT_STRING_EQUAL(js, "{\"v\":1,\"session\":\"s-42\",\"epoch\":4,\"seq\":18,\"ts\":5,\"type\":\"claude_sid\","
+	CU_ASSERT_STRING_EQUAL(js,
+			"{\"v\":1,\"session\":\"s-42\",\"epoch\":4,\"seq\":18,\"ts\":5,\"type\":\"claude_sid\","
 			"\"claude_sid\":\"abc\",\"source\":\"clear\"}");
 	free(js);
 	/* Paths are not escaped: '/' stays '/'. */
 	e.type = HW_EV_END;
 	snprintf(e.transcript, sizeof(e.transcript), "/a/b.jsonl");
 	CU_ASSERT_EQUAL_FATAL(hw_ev_encode(&e, &js, NULL, NULL), HW_OK);
-	CU_ASSERT_STRING_EQUAL(js, "{\"v\":1,\"session\":\"s-42\",\"epoch\":4,\"seq\":18,\"ts\":5,\"type\":\"end\","
+	CU_ASSERT_STRING_EQUAL(js,
+			"{\"v\":1,\"session\":\"s-42\",\"epoch\":4,\"seq\":18,\"ts\":5,\"type\":\"end\","
 			"\"transcript\":\"/a/b.jsonl\"}");
 	free(js);
 	/* Exit with both, or neither, is refused by the encoder. */
@@ -366,12 +371,14 @@ static void TEST_ev_exact(void)
 
 static void TEST_status_round_trip_and_exact(void)
 {
+	/* clang-format off */
 	static const char *const want[] = {
 		"{\"v\":1,\"session\":\"s-42\",\"epoch\":4,\"status\":\"online\",\"ts\":10}",
 		"{\"v\":1,\"session\":\"s-42\",\"epoch\":4,\"status\":\"lost\"}",
 		"{\"v\":1,\"session\":\"s-42\",\"epoch\":4,\"status\":\"ended\",\"ts\":10,"
 		"\"exit\":{\"code\":null,\"signal\":15}}",
 	};
+	/* clang-format on */
 
 	for(int k = 0; k < HW_STATUS__COUNT; k++){
 		hw_status_t s = HW_STATUS_INIT, d;
@@ -423,9 +430,11 @@ static void TEST_session_round_trip(void)
 {
 	char *argv[] = {"claude", "--resume", "abc"};
 	char task[] = "#118 add login", cwd[] = "/srv/acme";
+	/* clang-format off */
 	hw_sid_entry_t chain[] = {
 		{"sid-1", 1000, HW_SID_STARTUP}, {"sid-2", 2000, HW_SID_COMPACT}, {"sid-3", 3000, HW_SID_RESUME},
 	};
+	/* clang-format on */
 	hw_session_t s = HW_SESSION_INIT, d;
 	hw_error_t err = {0};
 	char *js = NULL, *js2 = NULL;
@@ -540,7 +549,7 @@ static void TEST_session_task_and_cwd_heap_strings(void)
 	char big[HW_PATH_MAX + 2];
 	char *js = NULL, *p;
 	const char *doc = "{\"v\":1,\"session\":\"s\",\"machine\":\"m\",\"state\":\"active\",\"epoch\":1,"
-			"\"version\":1,\"updated_at\":1,\"task\":\"\"}";
+			  "\"version\":1,\"updated_at\":1,\"task\":\"\"}";
 
 	CU_ASSERT_STRING_EQUAL(hw_session_task(&s), "");
 	CU_ASSERT_STRING_EQUAL(hw_session_cwd(&s), "");
@@ -688,7 +697,8 @@ static void TEST_request_round_trip(void)
 	snprintf(r.reply_to, sizeof(r.reply_to), "clients/cli-77/reply");
 	snprintf(r.corr, sizeof(r.corr), "req-1 \xc3\xa9");
 	CU_ASSERT_EQUAL_FATAL(hw_request_encode(&r, &js, NULL, &err), HW_OK);
-	CU_ASSERT_STRING_EQUAL(js, "{\"v\":1,\"states\":[\"stalled\",\"lost\",\"cleared\"],\"project\":\"acme-web\","
+	CU_ASSERT_STRING_EQUAL(js,
+			"{\"v\":1,\"states\":[\"stalled\",\"lost\",\"cleared\"],\"project\":\"acme-web\","
 			"\"machine\":\"build-07\",\"slot\":\"3\",\"updated_since\":1763712000000,\"limit\":1000,"
 			"\"cursor\":\"eyJ1IjoxfQ==\",\"reply_to\":\"clients/cli-77/reply\",\"corr\":\"req-1 \xc3\xa9\"}");
 	CU_ASSERT_EQUAL_FATAL(hw_request_decode(HW_T_QUERY, "sessions", js, strlen(js), &d, &err), HW_OK);
@@ -743,8 +753,9 @@ static void TEST_request_every_verb(void)
 			break;
 		}
 		CU_ASSERT_EQUAL_FATAL(hw_request_encode(&r, &js, NULL, &err), HW_OK);
-		CU_ASSERT_EQUAL_FATAL(hw_request_decode(hw_verb_is_command(v) ? HW_T_COMMAND : HW_T_QUERY, hw_verb_name(v),
-				js, strlen(js), &d, &err), HW_OK);
+		CU_ASSERT_EQUAL_FATAL(hw_request_decode(hw_verb_is_command(v) ? HW_T_COMMAND : HW_T_QUERY, hw_verb_name(v), js,
+						      strlen(js), &d, &err),
+				HW_OK);
 		CU_ASSERT_EQUAL(d.verb, v);
 		CU_ASSERT_STRING_EQUAL(d.session, r.session);
 		CU_ASSERT_STRING_EQUAL(d.claimant, r.claimant);
@@ -804,8 +815,11 @@ static void TEST_reply_ok(void)
 	size_t n = 0;
 
 	CU_ASSERT_EQUAL_FATAL(hw_reply_encode_ok("{\"sessions\":[{\"session\":\"s-1\",\"state\":\"lost\"}],"
-			"\"cursor\":null, \"count\" : 1}", "c-9", &js, &n, &err), HW_OK);
-	CU_ASSERT_STRING_EQUAL(js, "{\"ok\":true,\"sessions\":[{\"session\":\"s-1\",\"state\":\"lost\"}],\"cursor\":null,"
+						 "\"cursor\":null, \"count\" : 1}",
+					      "c-9", &js, &n, &err),
+			HW_OK);
+	CU_ASSERT_STRING_EQUAL(js,
+			"{\"ok\":true,\"sessions\":[{\"session\":\"s-1\",\"state\":\"lost\"}],\"cursor\":null,"
 			"\"count\":1,\"corr\":\"c-9\"}");
 	CU_ASSERT_EQUAL(n, strlen(js));
 	CU_ASSERT_EQUAL_FATAL(hw_reply_decode(js, n, &d, &err), HW_OK);
@@ -836,9 +850,10 @@ static void TEST_reply_error(void)
 	char *js = NULL;
 	char longmsg[700];
 
-	CU_ASSERT_EQUAL_FATAL(hw_reply_encode_error(HW_REPLY_UNKNOWN_SESSION, "no session \"s-9\"", NULL, &js, NULL, &err),
-			HW_OK);
-	CU_ASSERT_STRING_EQUAL(js, "{\"ok\":false,\"error\":{\"code\":\"unknown_session\",\"message\":\"no session "
+	CU_ASSERT_EQUAL_FATAL(
+			hw_reply_encode_error(HW_REPLY_UNKNOWN_SESSION, "no session \"s-9\"", NULL, &js, NULL, &err), HW_OK);
+	CU_ASSERT_STRING_EQUAL(js,
+			"{\"ok\":false,\"error\":{\"code\":\"unknown_session\",\"message\":\"no session "
 			"\\\"s-9\\\"\"}}");
 	CU_ASSERT_EQUAL_FATAL(hw_reply_decode(js, strlen(js), &d, &err), HW_OK);
 	CU_ASSERT_FALSE(d.ok);
@@ -887,11 +902,13 @@ static void TEST_reply_error(void)
 /* The birth's claim token and Claude session chain survive a round trip, exactly. */
 static void TEST_birth_chain_and_claim_token(void)
 {
+	/* clang-format off */
 	hw_sid_entry_t chain[3] = {
 		{.sid = "9b1c2d3e", .at = 1763712001002, .source = HW_SID_STARTUP},
 		{.sid = "0f6e1a2b", .at = 1763712031010, .source = HW_SID_COMPACT},
 		{.sid = "77aa88bb", .at = 1763712099000, .source = HW_SID_RESUME},
 	};
+	/* clang-format on */
 	hw_birth_t b = HW_BIRTH_INIT, d;
 	hw_error_t err = {0};
 	char *js = NULL, *js2 = NULL;
@@ -908,9 +925,11 @@ static void TEST_birth_chain_and_claim_token(void)
 	b.chain = chain;
 	b.chain_len = 3;
 	CU_ASSERT_EQUAL_FATAL(hw_birth_encode(&b, &js, NULL, &err), HW_OK);
-	CU_ASSERT_STRING_EQUAL(js, "{\"v\":1,\"session\":\"s-42\",\"epoch\":9,\"seq\":0,\"ts\":5,\"machine\":\"build-09\","
+	CU_ASSERT_STRING_EQUAL(js,
+			"{\"v\":1,\"session\":\"s-42\",\"epoch\":9,\"seq\":0,\"ts\":5,\"machine\":\"build-09\","
 			"\"interval_ms\":5000,\"claude_sid\":\"77aa88bb\",\"resumed_from\":\"77aa88bb\",\"run\":3,"
-			"\"claim_token\":\"c5f2a9e0-17\",\"chain\":[{\"sid\":\"9b1c2d3e\",\"at\":1763712001002,\"source\":\"startup\"},"
+			"\"claim_token\":\"c5f2a9e0-17\",\"chain\":[{\"sid\":\"9b1c2d3e\",\"at\":1763712001002,\"source\":"
+			"\"startup\"},"
 			"{\"sid\":\"0f6e1a2b\",\"at\":1763712031010,\"source\":\"compact\"},"
 			"{\"sid\":\"77aa88bb\",\"at\":1763712099000,\"source\":\"resume\"}]}");
 	CU_ASSERT_EQUAL_FATAL(hw_birth_decode(js, strlen(js), &d, &err), HW_OK);
@@ -948,20 +967,22 @@ static void TEST_birth_chain_refusals(void)
 		const char *chain;
 		int reason;
 	} bad[] = {
-		{"[{\"sid\":\"a\",\"at\":1}]", HW_R_MISSING_KEY},
-		{"[{\"sid\":\"a\",\"at\":1,\"source\":\"fork\"}]", HW_R_BAD_VALUE},
-		{"[{\"sid\":\"a\",\"at\":-1,\"source\":\"resume\"}]", HW_R_OUT_OF_RANGE},
-		{"[\"a\"]", HW_R_WRONG_TYPE},
-		{"{\"sid\":\"a\"}", HW_R_WRONG_TYPE},
-		{"[{\"sid\":\"a b\",\"at\":1,\"source\":\"resume\"}]", HW_R_BAD_ID},
+			{"[{\"sid\":\"a\",\"at\":1}]", HW_R_MISSING_KEY},
+			{"[{\"sid\":\"a\",\"at\":1,\"source\":\"fork\"}]", HW_R_BAD_VALUE},
+			{"[{\"sid\":\"a\",\"at\":-1,\"source\":\"resume\"}]", HW_R_OUT_OF_RANGE},
+			{"[\"a\"]", HW_R_WRONG_TYPE},
+			{"{\"sid\":\"a\"}", HW_R_WRONG_TYPE},
+			{"[{\"sid\":\"a b\",\"at\":1,\"source\":\"resume\"}]", HW_R_BAD_ID},
 	};
 	char buf[512];
 	hw_birth_t d;
 	hw_error_t err;
 
 	for(size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++){
-		snprintf(buf, sizeof(buf), "{\"v\":1,\"session\":\"s\",\"machine\":\"m\",\"epoch\":1,\"seq\":0,\"ts\":1,"
-				"\"interval_ms\":5000,\"chain\":%s}", bad[i].chain);
+		snprintf(buf, sizeof(buf),
+				"{\"v\":1,\"session\":\"s\",\"machine\":\"m\",\"epoch\":1,\"seq\":0,\"ts\":1,"
+				"\"interval_ms\":5000,\"chain\":%s}",
+				bad[i].chain);
 		CU_ASSERT_EQUAL(hw_birth_decode(buf, strlen(buf), &d, &err), HW_ERR_DECODE);
 		CU_ASSERT_EQUAL(err.reason, bad[i].reason);
 		CU_ASSERT_PTR_NULL(d.chain);
@@ -971,7 +992,8 @@ static void TEST_birth_chain_refusals(void)
 		size_t cap = 300 * 64 + 256, off;
 		char *big = malloc(cap);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(big);
-		off = (size_t)snprintf(big, cap, "{\"v\":1,\"session\":\"s\",\"machine\":\"m\",\"epoch\":1,\"seq\":0,"
+		off = (size_t)snprintf(big, cap,
+				"{\"v\":1,\"session\":\"s\",\"machine\":\"m\",\"epoch\":1,\"seq\":0,"
 				"\"ts\":1,\"interval_ms\":5000,\"chain\":[");
 		for(int i = 0; i <= HW_CHAIN_MAX; i++)
 			off += (size_t)snprintf(big + off, cap - off, "%s{\"sid\":\"x%d\",\"at\":1,\"source\":\"resume\"}",
@@ -997,7 +1019,8 @@ static void TEST_hb_dropped(void)
 	h.interval_ms = 5000;
 	h.dropped = 12;
 	CU_ASSERT_EQUAL_FATAL(hw_hb_encode(&h, &js, NULL, &err), HW_OK);
-	CU_ASSERT_STRING_EQUAL(js, "{\"v\":1,\"session\":\"s-42\",\"epoch\":4,\"seq\":17,\"ts\":99,\"state\":\"active\","
+	CU_ASSERT_STRING_EQUAL(js,
+			"{\"v\":1,\"session\":\"s-42\",\"epoch\":4,\"seq\":17,\"ts\":99,\"state\":\"active\","
 			"\"interval_ms\":5000,\"dropped\":12}");
 	CU_ASSERT_EQUAL_FATAL(hw_hb_decode(js, strlen(js), &d, &err), HW_OK);
 	CU_ASSERT_EQUAL(d.dropped, 12);
@@ -1043,6 +1066,7 @@ static void TEST_reply_members(void)
 
 int main(void)
 {
+	/* clang-format off */
 	static const hwtest_case_t cases[] = {
 		HWTEST(TEST_birth_round_trip),
 		HWTEST(TEST_birth_minimal_exact),
@@ -1068,6 +1092,7 @@ int main(void)
 		HWTEST(TEST_reply_members),
 		HWTEST_END,
 	};
+	/* clang-format on */
 
 	if(hwtest_init() != 0 || hwtest_suite("msg_codec", NULL, NULL, cases) != 0) return 1;
 	return hwtest_run();

@@ -23,24 +23,39 @@
 
 /* The decoder kinds a ```json block may name; K_REQUEST stands for every request:VERB. */
 enum {
-	K_BIRTH, K_HB, K_EV, K_STATUS, K_SESSION, K_REQUEST, K_REPLY, K_PAUSE, K_CMD, K_HOOK, K_ALERT,
-	K_ROLLUP, K_SUMMARY, K_METRICS, K__COUNT
+	K_BIRTH,
+	K_HB,
+	K_EV,
+	K_STATUS,
+	K_SESSION,
+	K_REQUEST,
+	K_REPLY,
+	K_PAUSE,
+	K_CMD,
+	K_HOOK,
+	K_ALERT,
+	K_ROLLUP,
+	K_SUMMARY,
+	K_METRICS,
+	K__COUNT
 };
 
+/* clang-format off */
 static const char *const kind_names[K__COUNT] = {
 	"birth", "hb", "ev", "status", "session", "request", "reply", "pause", "cmd", "hook", "alert",
 	"rollup", "summary", "metrics",
 };
+/* clang-format on */
 
 /* What one pass over a page found. */
 typedef struct doc_check {
-	const char *name;              /* for messages */
+	const char *name; /* for messages */
 	int failures;
-	int blocks[K__COUNT];          /* decoded json examples per kind */
-	unsigned ev_types;             /* bit per hw_ev_type */
-	unsigned statuses;             /* bit per hw_status_kind */
-	unsigned cmds;                 /* bit per hw_agent_cmd */
-	unsigned verbs;                /* bit per hw_verb */
+	int blocks[K__COUNT]; /* decoded json examples per kind */
+	unsigned ev_types;    /* bit per hw_ev_type */
+	unsigned statuses;    /* bit per hw_status_kind */
+	unsigned cmds;        /* bit per hw_agent_cmd */
+	unsigned verbs;       /* bit per hw_verb */
 	bool topic_kinds[HW_T__COUNT];
 	int topics, topics_refused, refusals;
 } doc_check_t;
@@ -102,8 +117,7 @@ static int decode_plain(const char *buf, size_t len, hw_error_t *err)
 
 /* Decodes len bytes at buf as the named kind ("birth", "request:claim", ...). Records what was
  * covered in c when c is not NULL. Returns the decoder's code, or -1 for an unknown kind. */
-static int decode(const char *kind, size_t kind_len, const char *buf, size_t len, hw_error_t *err,
-		doc_check_t *c)
+static int decode(const char *kind, size_t kind_len, const char *buf, size_t len, hw_error_t *err, doc_check_t *c)
 {
 	char k[48];
 	int rc, which = -1;
@@ -125,53 +139,53 @@ static int decode(const char *kind, size_t kind_len, const char *buf, size_t len
 		if(i != K_REQUEST && strcmp(k, kind_names[i]) == 0) which = i;
 	}
 	switch(which){
-	case K_BIRTH:{
+	case K_BIRTH: {
 		hw_birth_t b;
 		rc = hw_birth_decode(buf, len, &b, err);
 		hw_birth_cleanup(&b);
 		break;
 	}
-	case K_HB:{
+	case K_HB: {
 		hw_hb_t hb;
 		rc = hw_hb_decode(buf, len, &hb, err);
 		break;
 	}
-	case K_EV:{
+	case K_EV: {
 		hw_ev_t ev;
 		rc = hw_ev_decode(buf, len, &ev, err);
 		if(rc == HW_OK && c) c->ev_types |= 1u << ev.type;
 		break;
 	}
-	case K_STATUS:{
+	case K_STATUS: {
 		hw_status_t st;
 		rc = hw_status_decode(buf, len, &st, err);
 		if(rc == HW_OK && c) c->statuses |= 1u << st.status;
 		break;
 	}
-	case K_SESSION:{
+	case K_SESSION: {
 		hw_session_t s;
 		rc = hw_session_decode(buf, len, &s, err);
 		hw_session_cleanup(&s);
 		break;
 	}
-	case K_REPLY:{
+	case K_REPLY: {
 		hw_reply_t r;
 		rc = hw_reply_decode(buf, len, &r, err);
 		hw_reply_cleanup(&r);
 		break;
 	}
-	case K_PAUSE:{
+	case K_PAUSE: {
 		hw_pause_t p;
 		rc = hw_pause_decode(buf, len, &p, err);
 		break;
 	}
-	case K_CMD:{
+	case K_CMD: {
 		hw_cmd_t cmd;
 		rc = hw_cmd_decode(buf, len, &cmd, err);
 		if(rc == HW_OK && c) c->cmds |= 1u << cmd.cmd;
 		break;
 	}
-	case K_HOOK:{
+	case K_HOOK: {
 		hw_hook_t h;
 		rc = hw_hook_decode(buf, len, &h, err);
 		break;
@@ -249,8 +263,8 @@ static void check_topic_refused(doc_check_t *c, int line, const char *p, size_t 
 	}
 	rc = hw_topic_parse(DOC_ROOT, p, sp, NULL, &err);
 	if(rc != HW_ERR_DECODE || !is(p + sp + 1, n - sp - 1, hw_reason_name(err.reason)))
-		fail(c, line, "topic '%.*s': expected refusal '%.*s', got %s%s%s", (int)sp, p, (int)(n - sp - 1),
-				p + sp + 1, rc == HW_OK ? "it accepted" : hw_reason_name(err.reason), rc == HW_OK ? "" : ": ",
+		fail(c, line, "topic '%.*s': expected refusal '%.*s', got %s%s%s", (int)sp, p, (int)(n - sp - 1), p + sp + 1,
+				rc == HW_OK ? "it accepted" : hw_reason_name(err.reason), rc == HW_OK ? "" : ": ",
 				rc == HW_OK ? "" : err.msg);
 }
 
@@ -273,8 +287,7 @@ static void check_refusal(doc_check_t *c, int line, const char *p, size_t n)
 	reason_len = s2 - s1 - 1;
 	payload = p + s2 + 1;
 	rc = decode(p, s1, payload, n - s2 - 1, &err, NULL);
-	if(rc == -1)
-		fail(c, line, "unknown decoder kind '%.*s'", (int)s1, p);
+	if(rc == -1) fail(c, line, "unknown decoder kind '%.*s'", (int)s1, p);
 	else if(rc != HW_ERR_DECODE || !is(reason, reason_len, hw_reason_name(err.reason)))
 		fail(c, line, "%.*s payload: expected refusal '%.*s', got %s%s%s", (int)s1, p, (int)reason_len, reason,
 				rc == HW_OK ? "it accepted" : hw_reason_name(err.reason), rc == HW_OK ? "" : ": ",
@@ -473,34 +486,34 @@ static void test_limits_table(void)
 		const char *name;
 		long long value;
 	} limits[] = {
-		{"HW_MSG_MAX_BYTES", HW_MSG_MAX_BYTES},
-		{"HW_MSG_MAX_DEPTH", HW_MSG_MAX_DEPTH},
-		{"HW_MSG_MAX_MEMBERS", HW_MSG_MAX_MEMBERS},
-		{"HW_DOC_MAX_BYTES", HW_DOC_MAX_BYTES},
-		{"HW_REPLY_MAX_BYTES", HW_REPLY_MAX_BYTES},
-		{"HW_REPLY_MAX_DEPTH", HW_REPLY_MAX_DEPTH},
-		{"HW_REPLY_MAX_MEMBERS", HW_REPLY_MAX_MEMBERS},
-		{"HW_ID_MAX", HW_ID_MAX},
-		{"HW_TEXT_MAX", HW_TEXT_MAX},
-		{"HW_PATH_MAX", HW_PATH_MAX},
-		{"HW_ARGV_MAX", HW_ARGV_MAX},
-		{"HW_ARG_MAX", HW_ARG_MAX},
-		{"HW_AGENT_MAX", HW_AGENT_MAX},
-		{"HW_HOOK_MAX", HW_HOOK_MAX},
-		{"HW_CHAIN_MAX", HW_CHAIN_MAX},
-		{"HW_CURSOR_MAX", HW_CURSOR_MAX},
-		{"HW_REPLY_TO_MAX", HW_REPLY_TO_MAX},
-		{"HW_CORR_MAX", HW_CORR_MAX},
-		{"HW_INTERVAL_MIN_MS", HW_INTERVAL_MIN_MS},
-		{"HW_INTERVAL_MAX_MS", HW_INTERVAL_MAX_MS},
-		{"HW_GRACE_MAX_MS", HW_GRACE_MAX_MS},
-		{"HW_PID_MAX", HW_PID_MAX},
-		{"HW_LIMIT_DEFAULT", HW_LIMIT_DEFAULT},
-		{"HW_LIMIT_MAX", HW_LIMIT_MAX},
-		{"HW_LEASE_MAX_MS", HW_LEASE_MAX_MS},
-		{"HW_TOPIC_ROOT_MAX", HW_TOPIC_ROOT_MAX},
-		{"HW_TOPIC_MAX", HW_TOPIC_MAX},
-		{"HW_HOOK_DGRAM_MAX", HW_HOOK_DGRAM_MAX},
+			{"HW_MSG_MAX_BYTES", HW_MSG_MAX_BYTES},
+			{"HW_MSG_MAX_DEPTH", HW_MSG_MAX_DEPTH},
+			{"HW_MSG_MAX_MEMBERS", HW_MSG_MAX_MEMBERS},
+			{"HW_DOC_MAX_BYTES", HW_DOC_MAX_BYTES},
+			{"HW_REPLY_MAX_BYTES", HW_REPLY_MAX_BYTES},
+			{"HW_REPLY_MAX_DEPTH", HW_REPLY_MAX_DEPTH},
+			{"HW_REPLY_MAX_MEMBERS", HW_REPLY_MAX_MEMBERS},
+			{"HW_ID_MAX", HW_ID_MAX},
+			{"HW_TEXT_MAX", HW_TEXT_MAX},
+			{"HW_PATH_MAX", HW_PATH_MAX},
+			{"HW_ARGV_MAX", HW_ARGV_MAX},
+			{"HW_ARG_MAX", HW_ARG_MAX},
+			{"HW_AGENT_MAX", HW_AGENT_MAX},
+			{"HW_HOOK_MAX", HW_HOOK_MAX},
+			{"HW_CHAIN_MAX", HW_CHAIN_MAX},
+			{"HW_CURSOR_MAX", HW_CURSOR_MAX},
+			{"HW_REPLY_TO_MAX", HW_REPLY_TO_MAX},
+			{"HW_CORR_MAX", HW_CORR_MAX},
+			{"HW_INTERVAL_MIN_MS", HW_INTERVAL_MIN_MS},
+			{"HW_INTERVAL_MAX_MS", HW_INTERVAL_MAX_MS},
+			{"HW_GRACE_MAX_MS", HW_GRACE_MAX_MS},
+			{"HW_PID_MAX", HW_PID_MAX},
+			{"HW_LIMIT_DEFAULT", HW_LIMIT_DEFAULT},
+			{"HW_LIMIT_MAX", HW_LIMIT_MAX},
+			{"HW_LEASE_MAX_MS", HW_LEASE_MAX_MS},
+			{"HW_TOPIC_ROOT_MAX", HW_TOPIC_ROOT_MAX},
+			{"HW_TOPIC_MAX", HW_TOPIC_MAX},
+			{"HW_HOOK_DGRAM_MAX", HW_HOOK_DGRAM_MAX},
 	};
 	char pat[128];
 
@@ -515,20 +528,18 @@ static void test_limits_table(void)
 /* The checker itself must find faults: a page with six of them. */
 static void test_checker_finds_faults(void)
 {
-	static const char bad[] =
-		"# page\n"
-		"```json birth\n{\"v\":1,\"session\":\"s-42\"}\n```\n"                      /* missing keys */
-		"```json nosuchkind\n{}\n```\n"                                               /* unknown kind */
-		"```json\n{}\n```\n"                                                          /* no kind */
-		"```text topics\nheartwire/v1/m/+/s/s-42/hb\nheartwire/v1/state/s/s-42\n```\n" /* wildcard */
-		"```text refusals\n"
-		"hb bad_id {\"v\":1,\"session\":\"s-42\",\"epoch\":4,\"seq\":1,\"ts\":1,\"interval_ms\":5000}\n"
-		"```\n"                                                                       /* accepted */
-		"```json hb\n{\"v\":1}\n";                                                    /* never closed */
-	static const char good[] =
-		"```json status\n{\"v\":1,\"session\":\"s-42\",\"status\":\"lost\",\"epoch\":4}\n```\n"
-		"```sh\nmosquitto_sub -t 'heartwire/v1/#'\n```\n"
-		"```text topics-refused\nheartwire/v1/m/a/s/+/hb wildcard\n```\n";
+	static const char bad[] = "# page\n"
+				  "```json birth\n{\"v\":1,\"session\":\"s-42\"}\n```\n" /* missing keys */
+				  "```json nosuchkind\n{}\n```\n"                        /* unknown kind */
+				  "```json\n{}\n```\n"                                   /* no kind */
+				  "```text topics\nheartwire/v1/m/+/s/s-42/hb\nheartwire/v1/state/s/s-42\n```\n" /* wildcard */
+				  "```text refusals\n"
+				  "hb bad_id {\"v\":1,\"session\":\"s-42\",\"epoch\":4,\"seq\":1,\"ts\":1,\"interval_ms\":5000}\n"
+				  "```\n"                    /* accepted */
+				  "```json hb\n{\"v\":1}\n"; /* never closed */
+	static const char good[] = "```json status\n{\"v\":1,\"session\":\"s-42\",\"status\":\"lost\",\"epoch\":4}\n```\n"
+				   "```sh\nmosquitto_sub -t 'heartwire/v1/#'\n```\n"
+				   "```text topics-refused\nheartwire/v1/m/a/s/+/hb wildcard\n```\n";
 	doc_check_t c = {.name = "self-test page, 6 faults expected"};
 	doc_check_t g = {.name = "self-test page, no fault expected"};
 
@@ -546,6 +557,7 @@ static void test_checker_finds_faults(void)
 
 int main(void)
 {
+	/* clang-format off */
 	static const hwtest_case_t cases[] = {
 		HWTEST(test_checker_finds_faults),
 		HWTEST(test_examples_decode),
@@ -556,6 +568,7 @@ int main(void)
 		HWTEST(test_limits_table),
 		HWTEST_END,
 	};
+	/* clang-format on */
 
 	if(hwtest_init() != 0 || hwtest_suite("protocol_docs", suite_init, suite_cleanup, cases) != 0) return 1;
 	return hwtest_run();

@@ -7,15 +7,14 @@
 
 static void TEST_state_names_round_trip(void)
 {
-	static const char *const want[HW_STATE__COUNT] = {"none", "starting", "active", "idle", "recovering",
-	                "stalled", "lost", "crashed", "completed", "failed", "cleared"};
+	static const char *const want[HW_STATE__COUNT] = {"none", "starting", "active", "idle", "recovering", "stalled", "lost",
+			"crashed", "completed", "failed", "cleared"};
 	hw_error_t err;
 	int s;
 
 	for(int i = 0; i < HW_STATE__COUNT; i++){
 		CU_ASSERT_STRING_EQUAL(hw_state_name(i), want[i]);
-		for(int j = i + 1; j < HW_STATE__COUNT; j++)
-			CU_ASSERT_STRING_NOT_EQUAL(hw_state_name(i), hw_state_name(j));
+		for(int j = i + 1; j < HW_STATE__COUNT; j++) CU_ASSERT_STRING_NOT_EQUAL(hw_state_name(i), hw_state_name(j));
 		if(i == HW_STATE_NONE) continue;
 		s = -1;
 		CU_ASSERT_EQUAL(hw_state_parse(hw_state_name(i), &s, &err), HW_OK);
@@ -27,16 +26,14 @@ static void TEST_state_names_round_trip(void)
 
 static void TEST_cause_names_round_trip(void)
 {
-	static const char *const want[HW_CAUSE__COUNT] = {"none", "missed_heartbeats", "no_progress",
-	                "child_stopped", "will", "timeout", "exit_code", "signal", "end", "operator",
-	                "not_resumable", "restart_limit"};
+	static const char *const want[HW_CAUSE__COUNT] = {"none", "missed_heartbeats", "no_progress", "child_stopped", "will",
+			"timeout", "exit_code", "signal", "end", "operator", "not_resumable", "restart_limit"};
 	hw_error_t err;
 	int c;
 
 	for(int i = 0; i < HW_CAUSE__COUNT; i++){
 		CU_ASSERT_STRING_EQUAL(hw_cause_name(i), want[i]);
-		for(int j = i + 1; j < HW_CAUSE__COUNT; j++)
-			CU_ASSERT_STRING_NOT_EQUAL(hw_cause_name(i), hw_cause_name(j));
+		for(int j = i + 1; j < HW_CAUSE__COUNT; j++) CU_ASSERT_STRING_NOT_EQUAL(hw_cause_name(i), hw_cause_name(j));
 		c = -1;
 		CU_ASSERT_EQUAL(hw_cause_parse(hw_cause_name(i), &c, &err), HW_OK);
 		CU_ASSERT_EQUAL(c, i);
@@ -74,17 +71,17 @@ static void TEST_classes(void)
 		int state;
 		bool terminal, recoverable, live;
 	} t[] = {
-	                {HW_STATE_NONE, false, false, false},
-	                {HW_STATE_STARTING, false, false, true},
-	                {HW_STATE_ACTIVE, false, false, true},
-	                {HW_STATE_IDLE, false, false, true},
-	                {HW_STATE_RECOVERING, false, false, true},
-	                {HW_STATE_STALLED, false, true, false},
-	                {HW_STATE_LOST, false, true, false},
-	                {HW_STATE_CRASHED, false, true, false},
-	                {HW_STATE_COMPLETED, true, false, false},
-	                {HW_STATE_FAILED, true, false, false},
-	                {HW_STATE_CLEARED, false, true, false},
+			{HW_STATE_NONE, false, false, false},
+			{HW_STATE_STARTING, false, false, true},
+			{HW_STATE_ACTIVE, false, false, true},
+			{HW_STATE_IDLE, false, false, true},
+			{HW_STATE_RECOVERING, false, false, true},
+			{HW_STATE_STALLED, false, true, false},
+			{HW_STATE_LOST, false, true, false},
+			{HW_STATE_CRASHED, false, true, false},
+			{HW_STATE_COMPLETED, true, false, false},
+			{HW_STATE_FAILED, true, false, false},
+			{HW_STATE_CLEARED, false, true, false},
 	};
 
 	CU_ASSERT_EQUAL(sizeof(t) / sizeof(t[0]), HW_STATE__COUNT);
@@ -118,8 +115,7 @@ static void TEST_cause_ok_table(void)
 	/* clang-format on */
 
 	for(int s = 0; s < HW_STATE__COUNT; s++){
-		for(int c = 0; c < HW_CAUSE__COUNT; c++)
-			CU_ASSERT_EQUAL(hw_state_cause_ok(s, c), allowed[s][c] == 1);
+		for(int c = 0; c < HW_CAUSE__COUNT; c++) CU_ASSERT_EQUAL(hw_state_cause_ok(s, c), allowed[s][c] == 1);
 		CU_ASSERT_FALSE(hw_state_cause_ok(s, -1));
 		CU_ASSERT_FALSE(hw_state_cause_ok(s, HW_CAUSE__COUNT));
 	}

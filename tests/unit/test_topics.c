@@ -48,9 +48,7 @@ static void TEST_every_kind_builds_its_exact_topic(void)
 	CU_ASSERT_EQUAL(sizeof(every_kind) / sizeof(every_kind[0]), HW_T__COUNT - 1);
 	for(size_t i = 0; i < sizeof(every_kind) / sizeof(every_kind[0]); i++){
 		const built_case_t *c = &every_kind[i];
-		CU_ASSERT_EQUAL_FATAL(
-		                hw_topic_build(buf, sizeof(buf), NULL, c->kind, c->machine, c->id, &err),
-		                HW_OK);
+		CU_ASSERT_EQUAL_FATAL(hw_topic_build(buf, sizeof(buf), NULL, c->kind, c->machine, c->id, &err), HW_OK);
 		CU_ASSERT_STRING_EQUAL(buf, c->want);
 	}
 }
@@ -65,9 +63,8 @@ static void TEST_every_kind_parses_back(void)
 	for(size_t r = 0; r < sizeof(roots) / sizeof(roots[0]); r++){
 		for(size_t i = 0; i < sizeof(every_kind) / sizeof(every_kind[0]); i++){
 			const built_case_t *c = &every_kind[i];
-			CU_ASSERT_EQUAL_FATAL(hw_topic_build(buf, sizeof(buf), roots[r], c->kind, c->machine,
-			                                      c->id, &err),
-			                HW_OK);
+			CU_ASSERT_EQUAL_FATAL(
+					hw_topic_build(buf, sizeof(buf), roots[r], c->kind, c->machine, c->id, &err), HW_OK);
 			CU_ASSERT_EQUAL_FATAL(hw_topic_parse(roots[r], buf, strlen(buf), &t, &err), HW_OK);
 			CU_ASSERT_EQUAL(t.kind, c->kind);
 			CU_ASSERT_STRING_EQUAL(t.machine, kind_is_agent(c->kind) ? c->machine : "");
@@ -201,7 +198,7 @@ static void TEST_malformed_topics_refused_with_exact_reason(void)
 		rc = hw_topic_parse(NULL, c->topic, n, &t, &err);
 		if(rc != HW_ERR_DECODE || err.reason != c->reason){
 			fprintf(stderr, "\n  case %zu '%s': rc %d reason %s, want %s (%s)\n", i, c->topic, rc,
-			                hw_reason_name(err.reason), hw_reason_name(c->reason), err.msg);
+					hw_reason_name(err.reason), hw_reason_name(c->reason), err.msg);
 		}
 		CU_ASSERT_EQUAL(rc, HW_ERR_DECODE);
 		CU_ASSERT_EQUAL(err.code, HW_ERR_DECODE);
@@ -315,21 +312,15 @@ static void TEST_build_refuses_bad_input(void)
 	CU_ASSERT_EQUAL(err.reason, HW_R_BAD_ID);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "machine id"));
 	CU_ASSERT_EQUAL(hw_topic_build(buf, sizeof(buf), NULL, HW_T_HB, NULL, "s1", &err), HW_ERR_INVAL);
-	CU_ASSERT_EQUAL(hw_topic_build(buf, sizeof(buf), NULL, HW_T_STATE_SESSION, NULL, NULL, &err),
-	                HW_ERR_INVAL);
+	CU_ASSERT_EQUAL(hw_topic_build(buf, sizeof(buf), NULL, HW_T_STATE_SESSION, NULL, NULL, &err), HW_ERR_INVAL);
 	CU_ASSERT_EQUAL(hw_topic_build(buf, sizeof(buf), NULL, HW_T_QUERY, NULL, "#", &err), HW_ERR_INVAL);
 	CU_ASSERT_EQUAL(hw_topic_build(buf, sizeof(buf), NULL, HW_T_UNKNOWN, "b1", "s1", &err), HW_ERR_INVAL);
 	CU_ASSERT_EQUAL(hw_topic_build(buf, sizeof(buf), NULL, HW_T__COUNT, "b1", "s1", &err), HW_ERR_INVAL);
-	CU_ASSERT_EQUAL(hw_topic_build(buf, sizeof(buf), "bad/+", HW_T_STATE_SUMMARY, NULL, NULL, &err),
-	                HW_ERR_INVAL);
+	CU_ASSERT_EQUAL(hw_topic_build(buf, sizeof(buf), "bad/+", HW_T_STATE_SUMMARY, NULL, NULL, &err), HW_ERR_INVAL);
 	/* too small: the exact fit works, one byte less does not */
-	CU_ASSERT_EQUAL(hw_topic_build(small, sizeof(small), "r", HW_T_STATE_SESSION, NULL, "abcdefghi",
-	                                &err),
-	                HW_OK);
+	CU_ASSERT_EQUAL(hw_topic_build(small, sizeof(small), "r", HW_T_STATE_SESSION, NULL, "abcdefghi", &err), HW_OK);
 	CU_ASSERT_STRING_EQUAL(small, "r/state/s/abcdefghi");
-	CU_ASSERT_EQUAL(hw_topic_build(small, sizeof(small), "r", HW_T_STATE_SESSION, NULL, "abcdefghij",
-	                                &err),
-	                HW_ERR_INVAL);
+	CU_ASSERT_EQUAL(hw_topic_build(small, sizeof(small), "r", HW_T_STATE_SESSION, NULL, "abcdefghij", &err), HW_ERR_INVAL);
 	CU_ASSERT_EQUAL(err.reason, HW_R_TOO_LARGE);
 	CU_ASSERT_STRING_EQUAL(small, "");
 }
@@ -358,9 +349,8 @@ static void TEST_filters(void)
 	hw_error_t err;
 
 	for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++){
-		CU_ASSERT_EQUAL_FATAL(hw_topic_filter(buf, sizeof(buf), NULL, cases[i].kind, cases[i].machine,
-		                                      cases[i].id, &err),
-		                HW_OK);
+		CU_ASSERT_EQUAL_FATAL(hw_topic_filter(buf, sizeof(buf), NULL, cases[i].kind, cases[i].machine, cases[i].id, &err),
+				HW_OK);
 		CU_ASSERT_STRING_EQUAL(buf, cases[i].want);
 	}
 	CU_ASSERT_EQUAL(hw_topic_filter(buf, sizeof(buf), NULL, HW_T_HB, "a b", NULL, &err), HW_ERR_INVAL);
@@ -375,8 +365,7 @@ static void TEST_kind_names_distinct(void)
 {
 	for(int a = 0; a < HW_T__COUNT; a++){
 		CU_ASSERT_PTR_NOT_NULL_FATAL(hw_topic_kind_name(a));
-		for(int b = a + 1; b < HW_T__COUNT; b++)
-			CU_ASSERT_STRING_NOT_EQUAL(hw_topic_kind_name(a), hw_topic_kind_name(b));
+		for(int b = a + 1; b < HW_T__COUNT; b++) CU_ASSERT_STRING_NOT_EQUAL(hw_topic_kind_name(a), hw_topic_kind_name(b));
 	}
 	CU_ASSERT_STRING_EQUAL(hw_topic_kind_name(HW_T_HB), "hb");
 	CU_ASSERT_STRING_EQUAL(hw_topic_kind_name(HW_T_STATE_SESSION), "state/s");
@@ -396,8 +385,7 @@ static void TEST_parse_is_fast(void)
 	double secs;
 
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	for(int i = 0; i < 1000000; i++)
-		ok += hw_topic_parse(NULL, s, n, &t, NULL) == HW_OK;
+	for(int i = 0; i < 1000000; i++) ok += hw_topic_parse(NULL, s, n, &t, NULL) == HW_OK;
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	secs = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
 	fprintf(stderr, "\n  1e6 parses: %.3f s (%.0f ns each)\n", secs, secs * 1e3);

@@ -32,12 +32,14 @@ typedef struct hw_hook {
 	char cwd[HW_PATH_MAX + 1];        /* cwd, when absolute and <= HW_PATH_MAX */
 	char tool[HW_TOOL_MAX + 1];       /* tool_name (printable ASCII, cut at HW_TOOL_MAX) */
 	char detail[HW_TEXT_MAX + 1];     /* Notification "message", SessionEnd "reason",
-	                                   * PreCompact "trigger" (cut at a UTF-8 boundary) */
+					   * PreCompact "trigger" (cut at a UTF-8 boundary) */
 	int source;                       /* SessionStart "source" as hw_sid_source; -1 when absent or unknown */
 	int64_t t0_us;                    /* datagram only: CLOCK_MONOTONIC us when the hook command
-	                                   * started (latency measurement); 0 when absent */
+					   * started (latency measurement); 0 when absent */
 } hw_hook_t;
+/* clang-format off */
 #define HW_HOOK_INIT {.source = -1}
+/* clang-format on */
 
 /* Parses a Claude Code hook payload (len bytes at buf, borrowed; <= HW_HOOK_STDIN_MAX, nesting
  * <= HW_HOOK_DEPTH_MAX). Lenient, because Claude's payload is not ours: unknown keys and any
@@ -68,7 +70,9 @@ typedef struct hw_pause {
 	int64_t resume_at;            /* ms since the Unix epoch; 0 = none (JSON null) */
 	char by[HW_ID_MAX + 1];       /* optional: who paused (printable, no spaces required) */
 } hw_pause_t;
+/* clang-format off */
 #define HW_PAUSE_INIT {0}
+/* clang-format on */
 
 /* Encodes p (borrowed); caller frees *out with free(). HW_ERR_INVAL for a value the decoder
  * would refuse (reason longer than HW_TEXT_MAX, negative resume_at, bad by). */
@@ -107,7 +111,9 @@ typedef struct hw_cmd {
 	int signal;                   /* stop: 1..64, 0 = the default (SIGTERM) */
 	hw_pause_t pause;             /* pause: paused (required), resume_at, reason, by */
 } hw_cmd_t;
+/* clang-format off */
 #define HW_CMD_INIT {0}
+/* clang-format on */
 
 /* "rebirth", "stop", "pause"; "unknown" when out of range. */
 const char *hw_cmd_name(int cmd);

@@ -31,16 +31,12 @@ typedef enum hw_opt_type {
 /* Option flags (hw_opt_t.flags). */
 #define HW_OPT_NO_ARGV 0x1u   /* never from the command line: secrets ("password"), which ps would show */
 #define HW_OPT_ARGV_ONLY 0x2u /* only from the command line (--help, --version) */
-#define HW_OPT_EARLY 0x4u     /* when set on the command line, errors in the config file and the
-                               * environment are ignored, so --help and --version always work */
+/* HW_OPT_EARLY: when set on the command line, errors in the config file and the environment are
+ * ignored, so --help and --version always work */
+#define HW_OPT_EARLY 0x4u
 
 /* Where an option's value came from (hw_config_t.sources). */
-typedef enum hw_opt_source {
-	HW_SRC_DEFAULT = 0,
-	HW_SRC_FILE,
-	HW_SRC_ENV,
-	HW_SRC_ARGV
-} hw_opt_source;
+typedef enum hw_opt_source { HW_SRC_DEFAULT = 0, HW_SRC_FILE, HW_SRC_ENV, HW_SRC_ARGV } hw_opt_source;
 
 /* One option of a binary. Declare a table of these, ending with HW_OPT_END, with designated
  * initializers and HW_OPT_AT to place the value in the binary's config struct:
@@ -82,7 +78,9 @@ typedef struct hw_opt {
 #define HW_OPT_AT(type, member) .offset = offsetof(type, member), .size = sizeof(((type *)0)->member)
 
 /* Ends an option table. */
+/* clang-format off */
 #define HW_OPT_END {.name = NULL}
+/* clang-format on */
 
 /* What to do with positional (non-option) arguments. "--" always ends the options; the
  * arguments after it are positional. */
@@ -95,14 +93,14 @@ typedef enum hw_config_positional {
 /* A binary's option set and where its values go. Fill the inputs; hw_config_load fills the
  * outputs. */
 typedef struct hw_config {
-	const hw_opt_t *opts;       /* in, borrowed: the table, ending with HW_OPT_END */
-	void *base;                 /* in, borrowed: the config struct the offsets point into */
-	const char *default_file;   /* in, borrowed, optional: read when neither --config nor
-	                             * HEARTWIRE_CONFIG names a file; a missing default file is fine */
-	int positional;             /* in: hw_config_positional */
-	unsigned char *sources;     /* in, optional: one entry per option, filled with hw_opt_source */
-	const char *file;           /* out: the config file that was read, or NULL; borrowed from
-	                             * argv, the environment or default_file */
+	const hw_opt_t *opts;     /* in, borrowed: the table, ending with HW_OPT_END */
+	void *base;               /* in, borrowed: the config struct the offsets point into */
+	const char *default_file; /* in, borrowed, optional: read when neither --config nor
+				   * HEARTWIRE_CONFIG names a file; a missing default file is fine */
+	int positional;           /* in: hw_config_positional */
+	unsigned char *sources;   /* in, optional: one entry per option, filled with hw_opt_source */
+	const char *file;         /* out: the config file that was read, or NULL; borrowed from
+				   * argv, the environment or default_file */
 } hw_config_t;
 
 /* Loads every option of cfg->opts into cfg->base: first the defaults, then the config file
@@ -127,8 +125,7 @@ int hw_config_load(hw_config_t *cfg, int argc, char **argv, int *first_positiona
  * that derive values); `where` prefixes the error message (NULL: "--name"). Honours the
  * option's flags for HW_SRC_ARGV and HW_SRC_FILE. Returns HW_OK, HW_ERR_NOTFOUND (no such
  * option) or HW_ERR_CONFIG. */
-int hw_config_set(hw_config_t *cfg, const char *name, const char *value, int source, const char *where,
-		hw_error_t *err);
+int hw_config_set(hw_config_t *cfg, const char *name, const char *value, int source, const char *where, hw_error_t *err);
 
 /* Applies every option's default into cfg->base (the first step of hw_config_load).
  * Returns HW_OK, or HW_ERR_CONFIG when a default in the table is itself invalid. */
@@ -147,10 +144,10 @@ int hw_config_env_name(const char *name, char *buf, size_t len, hw_error_t *err)
 
 /* A parsed broker URL. */
 typedef struct hw_url {
-	char scheme[8];                  /* "mqtt" or "mqtts" */
-	char host[HW_URL_HOST_MAX + 1];  /* host name or IP; an IPv6 literal without brackets */
-	int port;                        /* 1-65535 */
-	bool tls;                        /* true for mqtts */
+	char scheme[8];                 /* "mqtt" or "mqtts" */
+	char host[HW_URL_HOST_MAX + 1]; /* host name or IP; an IPv6 literal without brackets */
+	int port;                       /* 1-65535 */
+	bool tls;                       /* true for mqtts */
 } hw_url_t;
 
 /* Parses a broker URL: mqtt://host:port or mqtts://host:port (IPv6 as mqtt://[::1]:1883).

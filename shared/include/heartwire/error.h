@@ -33,25 +33,25 @@ typedef enum hw_rc {
  * stable and appear in counters, logs and replies: never renumber or rename them. */
 typedef enum hw_reason {
 	HW_R_NONE = 0,
-	HW_R_EMPTY,         /* empty payload or topic */
-	HW_R_TOO_LARGE,     /* payload over the size limit, or topic too long */
-	HW_R_BAD_UTF8,      /* not valid UTF-8 (or contains NUL) */
-	HW_R_BAD_JSON,      /* not parseable JSON, or trailing garbage */
-	HW_R_TOO_DEEP,      /* nesting deeper than the limit */
-	HW_R_NOT_OBJECT,    /* top level is not a JSON object */
-	HW_R_BAD_VERSION,   /* "v" missing or not a supported version */
-	HW_R_MISSING_KEY,   /* a required key is absent */
-	HW_R_WRONG_TYPE,    /* a key has the wrong JSON type */
-	HW_R_BAD_KEY,       /* a key starts with '$', contains '.', or is empty */
-	HW_R_BAD_ID,        /* an identifier is not 1-64 of [A-Za-z0-9._:-] */
-	HW_R_OUT_OF_RANGE,  /* a number is out of its allowed range */
-	HW_R_BAD_VALUE,     /* a string is not one of the allowed values */
-	HW_R_TOO_MANY,      /* an array or object has too many members */
-	HW_R_BAD_ROOT,      /* topic does not start with the configured root */
-	HW_R_BAD_TOPIC,     /* topic does not match any shape of the tree */
-	HW_R_WILDCARD,      /* a topic level holds '+', '#' or is otherwise not a concrete name */
-	HW_R_EMPTY_LEVEL,   /* a topic has an empty level ("a//b", trailing '/') */
-	HW_R_MISMATCH,      /* payload disagrees with its topic (session, machine) */
+	HW_R_EMPTY,        /* empty payload or topic */
+	HW_R_TOO_LARGE,    /* payload over the size limit, or topic too long */
+	HW_R_BAD_UTF8,     /* not valid UTF-8 (or contains NUL) */
+	HW_R_BAD_JSON,     /* not parseable JSON, or trailing garbage */
+	HW_R_TOO_DEEP,     /* nesting deeper than the limit */
+	HW_R_NOT_OBJECT,   /* top level is not a JSON object */
+	HW_R_BAD_VERSION,  /* "v" missing or not a supported version */
+	HW_R_MISSING_KEY,  /* a required key is absent */
+	HW_R_WRONG_TYPE,   /* a key has the wrong JSON type */
+	HW_R_BAD_KEY,      /* a key starts with '$', contains '.', or is empty */
+	HW_R_BAD_ID,       /* an identifier is not 1-64 of [A-Za-z0-9._:-] */
+	HW_R_OUT_OF_RANGE, /* a number is out of its allowed range */
+	HW_R_BAD_VALUE,    /* a string is not one of the allowed values */
+	HW_R_TOO_MANY,     /* an array or object has too many members */
+	HW_R_BAD_ROOT,     /* topic does not start with the configured root */
+	HW_R_BAD_TOPIC,    /* topic does not match any shape of the tree */
+	HW_R_WILDCARD,     /* a topic level holds '+', '#' or is otherwise not a concrete name */
+	HW_R_EMPTY_LEVEL,  /* a topic has an empty level ("a//b", trailing '/') */
+	HW_R_MISMATCH,     /* payload disagrees with its topic (session, machine) */
 	HW_R__COUNT
 } hw_reason;
 

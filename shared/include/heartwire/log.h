@@ -7,13 +7,7 @@
 
 #include "heartwire/error.h"
 
-typedef enum hw_log_level {
-	HW_LOG_DEBUG = 0,
-	HW_LOG_INFO,
-	HW_LOG_WARN,
-	HW_LOG_ERROR,
-	HW_LOG_OFF
-} hw_log_level;
+typedef enum hw_log_level { HW_LOG_DEBUG = 0, HW_LOG_INFO, HW_LOG_WARN, HW_LOG_ERROR, HW_LOG_OFF } hw_log_level;
 
 typedef enum hw_log_format {
 	HW_LOG_TEXT = 0, /* 2026-11-21T09:20:00.123Z collector warn [s-42] message */
@@ -42,10 +36,10 @@ int hw_log_format_parse(const char *s, int *format, hw_error_t *err);
 
 /* A token bucket for log lines about bad input, so a flood cannot fill a disk. */
 typedef struct hw_log_limit {
-	double tokens;      /* lines that may still be written now */
-	double per_sec;     /* refill rate */
-	double burst;       /* bucket size */
-	long long last_ms;  /* monotonic time of the last refill */
+	double tokens;                 /* lines that may still be written now */
+	double per_sec;                /* refill rate */
+	double burst;                  /* bucket size */
+	long long last_ms;             /* monotonic time of the last refill */
 	unsigned long long suppressed; /* lines dropped since the last one written */
 } hw_log_limit_t;
 

@@ -40,20 +40,22 @@ typedef struct hw_mqtt_msg {
 
 /* Connection options. All strings are borrowed during hw_mqtt_new() and copied. */
 typedef struct hw_mqtt_opts {
-	const char *url;        /* "mqtt://host:port" or "mqtts://host:port" (also tcp://, ssl://) */
-	const char *client_id;  /* required; 1-256 bytes of UTF-8 (hw-{machine}-{session} fits) */
-	const char *username;   /* NULL: none */
-	const char *password;   /* NULL: none; never logged or put in an error message */
-	const char *cafile;     /* mqtts://: CA file (PEM); NULL uses the system's default CAs */
-	int keepalive_s;        /* MQTT keepalive; default 10 */
-	bool clean_start;       /* MQTT 5 clean start; default true */
+	const char *url;           /* "mqtt://host:port" or "mqtts://host:port" (also tcp://, ssl://) */
+	const char *client_id;     /* required; 1-256 bytes of UTF-8 (hw-{machine}-{session} fits) */
+	const char *username;      /* NULL: none */
+	const char *password;      /* NULL: none; never logged or put in an error message */
+	const char *cafile;        /* mqtts://: CA file (PEM); NULL uses the system's default CAs */
+	int keepalive_s;           /* MQTT keepalive; default 10 */
+	bool clean_start;          /* MQTT 5 clean start; default true */
 	uint32_t session_expiry_s; /* MQTT 5 session expiry interval; default 0 (ends at disconnect) */
-	int max_inflight;       /* QoS 1/2 messages in flight; default 20, 1-65535 */
-	int max_buffered;       /* publishes Paho may hold before sending; default 65535 */
-	int connect_timeout_ms; /* hw_mqtt_connect deadline; default 5000 */
+	int max_inflight;          /* QoS 1/2 messages in flight; default 20, 1-65535 */
+	int max_buffered;          /* publishes Paho may hold before sending; default 65535 */
+	int connect_timeout_ms;    /* hw_mqtt_connect deadline; default 5000 */
 } hw_mqtt_opts_t;
 
+/* clang-format off */
 #define HW_MQTT_OPTS_INIT { NULL, NULL, NULL, NULL, NULL, 10, true, 0, 20, 65535, 5000 }
+/* clang-format on */
 
 /* A last will: published by the broker when the connection ends without a DISCONNECT
  * (mosquitto: within a millisecond of a killed client's socket closing). Borrowed during
@@ -63,12 +65,14 @@ typedef struct hw_mqtt_will {
 	const char *topic;
 	const void *payload;
 	size_t len;
-	int qos;             /* 0, 1 or 2 */
+	int qos; /* 0, 1 or 2 */
 	bool retain;
 	uint32_t will_delay_s; /* MQTT 5 will delay interval; 0: published at once */
 } hw_mqtt_will_t;
 
+/* clang-format off */
 #define HW_MQTT_WILL_INIT { NULL, NULL, 0, 1, true, 0 }
+/* clang-format on */
 
 /* Creates a disconnected client from opts (validated: url scheme, client id, ranges).
  * Returns HW_OK and *out (caller frees with hw_mqtt_free()), HW_ERR_INVAL on bad options,
@@ -133,21 +137,20 @@ int hw_mqtt_unsubscribe(hw_mqtt_t *m, const char *filter, hw_error_t *err);
  * Returns HW_OK; HW_ERR_AGAIN when not connected or Paho's buffer is full; HW_ERR_INVAL
  * for a bad topic/qos; HW_ERR_MQTT otherwise. Delivery failures after queuing are not
  * reported (use hw_mqtt_publish_wait when the outcome matters). */
-int hw_mqtt_publish(hw_mqtt_t *m, const char *topic, const void *payload, size_t len, int qos,
-		bool retain, hw_error_t *err);
+int hw_mqtt_publish(hw_mqtt_t *m, const char *topic, const void *payload, size_t len, int qos, bool retain, hw_error_t *err);
 
 /* Publishes and waits up to timeout_ms for the broker's answer (PUBACK/PUBCOMP; for QoS 0:
  * until written to the socket). Returns HW_OK; HW_ERR_FORBIDDEN when the broker answered
  * 0x87 "not authorized"; HW_ERR_MQTT with the MQTT 5 reason string for other refusals or
  * a lost connection; HW_ERR_TIMEOUT; and hw_mqtt_publish's errors. All borrowed. */
-int hw_mqtt_publish_wait(hw_mqtt_t *m, const char *topic, const void *payload, size_t len,
-		int qos, bool retain, int timeout_ms, hw_error_t *err);
+int hw_mqtt_publish_wait(hw_mqtt_t *m, const char *topic, const void *payload, size_t len, int qos, bool retain, int timeout_ms,
+		hw_error_t *err);
 
 /* As hw_mqtt_publish (not retained), with the MQTT 5 request/response properties:
  * RESPONSE_TOPIC (NULL: none; a reply passes NULL) and CORRELATION_DATA (corr NULL or
  * corr_len 0: none). All borrowed. */
-int hw_mqtt_publish_req(hw_mqtt_t *m, const char *topic, const void *payload, size_t len,
-		int qos, const char *response_topic, const void *corr, size_t corr_len, hw_error_t *err);
+int hw_mqtt_publish_req(hw_mqtt_t *m, const char *topic, const void *payload, size_t len, int qos, const char *response_topic,
+		const void *corr, size_t corr_len, hw_error_t *err);
 
 /* A file descriptor for poll(): readable while a message is queued or after the connection
  * state changed. To clear it, call hw_mqtt_next() until it returns NULL, then look at

@@ -44,30 +44,30 @@
 #include "heartwire/topics.h"
 
 #define HW_MSG_VERSION 1
-#define HW_MSG_MAX_BYTES 65536        /* agent messages and requests */
-#define HW_MSG_MAX_DEPTH 8            /* nesting levels; the top-level object is level 1 */
-#define HW_DOC_MAX_BYTES (1024 * 1024) /* a session document */
+#define HW_MSG_MAX_BYTES 65536                /* agent messages and requests */
+#define HW_MSG_MAX_DEPTH 8                    /* nesting levels; the top-level object is level 1 */
+#define HW_DOC_MAX_BYTES (1024 * 1024)        /* a session document */
 #define HW_REPLY_MAX_BYTES (64 * 1024 * 1024) /* a reply (a page of up to 1000 documents) */
 #define HW_REPLY_MAX_DEPTH 16
-#define HW_MSG_MAX_MEMBERS 256        /* members of any one object (agent messages, requests, documents) */
-#define HW_REPLY_MAX_MEMBERS 65536    /* members of any one object in a reply */
-#define HW_TEXT_MAX 512               /* task and event text, bytes */
-#define HW_PATH_MAX 1024              /* cwd, transcript, bytes */
-#define HW_ARGV_MAX 256               /* argv entries */
-#define HW_ARG_MAX 4096               /* bytes of one argv entry */
-#define HW_AGENT_MAX 64               /* agent version string: printable ASCII */
-#define HW_HOOK_MAX 32                /* hook event name: [A-Za-z] */
-#define HW_CHAIN_MAX 256              /* Claude session id chain entries in a session document */
-#define HW_CURSOR_MAX 256             /* opaque paging cursor */
-#define HW_REPLY_TO_MAX 256           /* reply topic of an MQTT 3.1.1 request */
-#define HW_CORR_MAX 128               /* correlation string of an MQTT 3.1.1 request */
+#define HW_MSG_MAX_MEMBERS 256     /* members of any one object (agent messages, requests, documents) */
+#define HW_REPLY_MAX_MEMBERS 65536 /* members of any one object in a reply */
+#define HW_TEXT_MAX 512            /* task and event text, bytes */
+#define HW_PATH_MAX 1024           /* cwd, transcript, bytes */
+#define HW_ARGV_MAX 256            /* argv entries */
+#define HW_ARG_MAX 4096            /* bytes of one argv entry */
+#define HW_AGENT_MAX 64            /* agent version string: printable ASCII */
+#define HW_HOOK_MAX 32             /* hook event name: [A-Za-z] */
+#define HW_CHAIN_MAX 256           /* Claude session id chain entries in a session document */
+#define HW_CURSOR_MAX 256          /* opaque paging cursor */
+#define HW_REPLY_TO_MAX 256        /* reply topic of an MQTT 3.1.1 request */
+#define HW_CORR_MAX 128            /* correlation string of an MQTT 3.1.1 request */
 #define HW_INTERVAL_MIN_MS 100
 #define HW_INTERVAL_MAX_MS 3600000
-#define HW_GRACE_MAX_MS 86400000      /* grace_ms: 0 (default, 3 intervals) .. 1 day */
-#define HW_PID_MAX 4194304            /* 2^22, Linux's pid_max ceiling */
+#define HW_GRACE_MAX_MS 86400000 /* grace_ms: 0 (default, 3 intervals) .. 1 day */
+#define HW_PID_MAX 4194304       /* 2^22, Linux's pid_max ceiling */
 #define HW_LIMIT_DEFAULT 100
 #define HW_LIMIT_MAX 1000
-#define HW_LEASE_MAX_MS 86400000      /* lease_ms: 1 .. 1 day; 0 = collector default */
+#define HW_LEASE_MAX_MS 86400000 /* lease_ms: 1 .. 1 day; 0 = collector default */
 
 /* ------------------------------------------------------------------ small parts */
 
@@ -77,7 +77,9 @@ typedef struct hw_exit {
 	int code;
 	int signal;
 } hw_exit_t;
+/* clang-format off */
 #define HW_EXIT_INIT {-1, -1}
+/* clang-format on */
 
 /* Hook and transcript activity counters. In the session document last_activity_ts is
  * written as "last_activity_at". All >= 0. */
@@ -108,21 +110,10 @@ typedef enum hw_ev_type {
 } hw_ev_type;
 
 /* Why Claude's session id changed (Claude Code's SessionStart "source"). */
-typedef enum hw_sid_source {
-	HW_SID_STARTUP = 0,
-	HW_SID_RESUME,
-	HW_SID_COMPACT,
-	HW_SID_CLEAR,
-	HW_SID__COUNT
-} hw_sid_source;
+typedef enum hw_sid_source { HW_SID_STARTUP = 0, HW_SID_RESUME, HW_SID_COMPACT, HW_SID_CLEAR, HW_SID__COUNT } hw_sid_source;
 
 /* The agent-side status (retained m/{machine}/s/{session}/status; the will says lost). */
-typedef enum hw_status_kind {
-	HW_STATUS_ONLINE = 0,
-	HW_STATUS_LOST,
-	HW_STATUS_ENDED,
-	HW_STATUS__COUNT
-} hw_status_kind;
+typedef enum hw_status_kind { HW_STATUS_ONLINE = 0, HW_STATUS_LOST, HW_STATUS_ENDED, HW_STATUS__COUNT } hw_status_kind;
 
 /* Stable wire names ("claude_sid", "compact", "ended"); "unknown" when out of range. */
 const char *hw_ev_type_name(int type);
@@ -141,8 +132,8 @@ int hw_status_parse(const char *s, int *status, hw_error_t *err);
  * the birth's chain). */
 typedef struct hw_sid_entry {
 	char sid[HW_ID_MAX + 1];
-	int64_t at;  /* ms since the Unix epoch (collector clock in the document, agent clock in a birth) */
-	int source;  /* hw_sid_source */
+	int64_t at; /* ms since the Unix epoch (collector clock in the document, agent clock in a birth) */
+	int source; /* hw_sid_source */
 } hw_sid_entry_t;
 
 /* m/{machine}/s/{session}/birth. Required: session, machine, epoch, seq, ts, interval_ms
@@ -176,7 +167,9 @@ typedef struct hw_birth {
 	hw_sid_entry_t *chain; /* chain_len entries, oldest first; decoder-allocated, or borrowed for encode */
 	size_t chain_len;      /* <= HW_CHAIN_MAX */
 } hw_birth_t;
+/* clang-format off */
 #define HW_BIRTH_INIT {{0}}
+/* clang-format on */
 
 /* Encodes b (borrowed) into *out (NUL-terminated compact JSON, *outlen bytes without the NUL;
  * outlen may be NULL). Caller frees *out with free(). HW_ERR_INVAL (reason set) when b would
@@ -216,7 +209,9 @@ typedef struct hw_hb {
 	hw_progress_t progress;
 	int64_t dropped; /* events dropped by the agent's buffer since it started; 0 is not written */
 } hw_hb_t;
+/* clang-format off */
 #define HW_HB_INIT {.state = HW_STATE_ACTIVE, .cause = HW_CAUSE_NONE}
+/* clang-format on */
 
 /* As hw_birth_encode/decode; an hb owns no heap memory, hw_hb_cleanup only resets it. */
 int hw_hb_encode(const hw_hb_t *hb, char **out, size_t *outlen, hw_error_t *err);
@@ -248,7 +243,9 @@ typedef struct hw_ev {
 	hw_progress_t progress;           /* progress */
 	hw_exit_t exit;                   /* exit */
 } hw_ev_t;
+/* clang-format off */
 #define HW_EV_INIT {.exit = HW_EXIT_INIT}
+/* clang-format on */
 
 /* Prefixes of `action` event texts that mean something to the collector (written by
  * `heartwire-agent resume`, docs/recovery.md): "resume_failed: ..." counts one failed resume
@@ -275,7 +272,9 @@ typedef struct hw_status {
 	bool has_exit;
 	hw_exit_t exit;
 } hw_status_t;
+/* clang-format off */
 #define HW_STATUS_INIT {.exit = HW_EXIT_INIT}
+/* clang-format on */
 
 /* As hw_birth_encode/decode; a status owns no heap memory, hw_status_cleanup only resets it. */
 int hw_status_encode(const hw_status_t *st, char **out, size_t *outlen, hw_error_t *err);
@@ -309,8 +308,8 @@ typedef struct hw_session {
 	char machine[HW_ID_MAX + 1];
 	char slot[HW_ID_MAX + 1];
 	char project[HW_ID_MAX + 1];
-	char *task;          /* <= HW_TEXT_MAX bytes or NULL; heap (decoder) or borrowed (encoder) */
-	char *cwd;           /* <= HW_PATH_MAX bytes or NULL; heap (decoder) or borrowed (encoder) */
+	char *task; /* <= HW_TEXT_MAX bytes or NULL; heap (decoder) or borrowed (encoder) */
+	char *cwd;  /* <= HW_PATH_MAX bytes or NULL; heap (decoder) or borrowed (encoder) */
 	char agent[HW_AGENT_MAX + 1];
 	int state; /* hw_state */
 	int cause; /* hw_cause */
@@ -323,13 +322,13 @@ typedef struct hw_session {
 	int64_t interval_ms; /* 0 (unknown) or HW_INTERVAL_MIN_MS..HW_INTERVAL_MAX_MS */
 	int64_t grace_ms;    /* 0..HW_GRACE_MAX_MS */
 	int64_t deadline_at;
-	int64_t pid;         /* 0 (unknown) or 1..HW_PID_MAX */
-	char **argv;         /* heap (decoder) or borrowed (encoder) */
+	int64_t pid; /* 0 (unknown) or 1..HW_PID_MAX */
+	char **argv; /* heap (decoder) or borrowed (encoder) */
 	size_t argc;
 	struct {
-		char sid[HW_ID_MAX + 1];  /* newest Claude session id */
-		hw_sid_entry_t *chain;    /* heap (decoder) or borrowed (encoder), oldest first */
-		size_t chain_len;         /* <= HW_CHAIN_MAX */
+		char sid[HW_ID_MAX + 1]; /* newest Claude session id */
+		hw_sid_entry_t *chain;   /* heap (decoder) or borrowed (encoder), oldest first */
+		size_t chain_len;        /* <= HW_CHAIN_MAX */
 		bool resumable;
 		int64_t resume_failures;
 	} claude;
@@ -347,7 +346,9 @@ typedef struct hw_session {
 	int64_t version;
 	int64_t updated_at;
 } hw_session_t;
+/* clang-format off */
 #define HW_SESSION_INIT {.exit = HW_EXIT_INIT}
+/* clang-format on */
 
 /* Encodes s (borrowed) as the retained session document; caller frees *out with free().
  * HW_ERR_INVAL (reason set) when hw_session_decode would refuse it, HW_ERR_NOMEM. */
@@ -415,24 +416,26 @@ int hw_verb_parse(int kind, const char *name, int *verb, hw_error_t *err);
 /* Every parameter any verb takes; fields a verb does not use are ignored. JSON keys are the
  * field names; states is an array of state names ("states":["stalled","lost"]). */
 typedef struct hw_request {
-	int verb;                          /* hw_verb (from the topic, not the payload) */
-	unsigned states;                   /* bitmask of 1u << hw_state; 0 = any */
+	int verb;        /* hw_verb (from the topic, not the payload) */
+	unsigned states; /* bitmask of 1u << hw_state; 0 = any */
 	char project[HW_ID_MAX + 1];
 	char machine[HW_ID_MAX + 1];
 	char slot[HW_ID_MAX + 1];
 	char session[HW_ID_MAX + 1];
-	int64_t updated_since;             /* ms, 0 = no filter */
-	int64_t limit;                     /* 1..HW_LIMIT_MAX, default HW_LIMIT_DEFAULT */
-	char cursor[HW_CURSOR_MAX + 1];    /* opaque, from a previous reply */
-	char reason[HW_TEXT_MAX + 1];      /* fail, clear, pause */
-	int64_t resume_at;                 /* pause: ms, 0 = until unpaused */
-	int64_t lease_ms;                  /* claim: 0 = collector default, else 1..HW_LEASE_MAX_MS */
-	char token[HW_ID_MAX + 1];         /* release: the fencing token from claim */
-	char claimant[HW_ID_MAX + 1];      /* claim: who restarts it (a machine id) */
-	char reply_to[HW_REPLY_TO_MAX + 1];/* MQTT 3.1.1 clients: reply topic, no wildcards */
-	char corr[HW_CORR_MAX + 1];        /* MQTT 3.1.1 clients: correlation string */
+	int64_t updated_since;              /* ms, 0 = no filter */
+	int64_t limit;                      /* 1..HW_LIMIT_MAX, default HW_LIMIT_DEFAULT */
+	char cursor[HW_CURSOR_MAX + 1];     /* opaque, from a previous reply */
+	char reason[HW_TEXT_MAX + 1];       /* fail, clear, pause */
+	int64_t resume_at;                  /* pause: ms, 0 = until unpaused */
+	int64_t lease_ms;                   /* claim: 0 = collector default, else 1..HW_LEASE_MAX_MS */
+	char token[HW_ID_MAX + 1];          /* release: the fencing token from claim */
+	char claimant[HW_ID_MAX + 1];       /* claim: who restarts it (a machine id) */
+	char reply_to[HW_REPLY_TO_MAX + 1]; /* MQTT 3.1.1 clients: reply topic, no wildcards */
+	char corr[HW_CORR_MAX + 1];         /* MQTT 3.1.1 clients: correlation string */
 } hw_request_t;
+/* clang-format off */
 #define HW_REQUEST_INIT {.limit = HW_LIMIT_DEFAULT}
+/* clang-format on */
 
 /* Encodes req's parameters (borrowed; verb must be set, it selects the required ones) as the
  * payload of q/{verb} or cmd/{verb}; caller frees *out with free(). HW_ERR_INVAL (reason set)
@@ -444,8 +447,7 @@ int hw_request_encode(const hw_request_t *req, char **out, size_t *outlen, hw_er
  * "v" is optional but must be 1 when present. An unknown verb, or one of the other kind, is
  * HW_R_BAD_VALUE; a missing required parameter is HW_R_MISSING_KEY; a reply_to with '+' or
  * '#' is HW_R_WILDCARD. *out owns no heap memory. */
-int hw_request_decode(int kind, const char *verb, const void *buf, size_t len, hw_request_t *out,
-		hw_error_t *err);
+int hw_request_decode(int kind, const char *verb, const void *buf, size_t len, hw_request_t *out, hw_error_t *err);
 
 /* ------------------------------------------------------------------ replies */
 
@@ -482,20 +484,21 @@ int hw_reply_encode_ok(const char *data_json, const char *corr, char **out, size
 /* Encodes {"ok":false,"error":{"code":"<name>","message":"<message>"}} (plus "corr" when
  * given). message (borrowed) is truncated to HW_TEXT_MAX bytes at a UTF-8 boundary; invalid
  * UTF-8 in it is replaced by '?'. HW_ERR_INVAL for a code out of range. */
-int hw_reply_encode_error(int code, const char *message, const char *corr, char **out, size_t *outlen,
-		hw_error_t *err);
+int hw_reply_encode_error(int code, const char *message, const char *corr, char **out, size_t *outlen, hw_error_t *err);
 
 /* A decoded reply. */
 typedef struct hw_reply {
 	bool ok;
-	int code;                        /* hw_reply_code when !ok; -1 for a name this build does not know */
-	char code_name[HW_ID_MAX + 1];   /* the code's name as received */
+	int code;                      /* hw_reply_code when !ok; -1 for a name this build does not know */
+	char code_name[HW_ID_MAX + 1]; /* the code's name as received */
 	char message[HW_TEXT_MAX + 1];
 	char corr[HW_CORR_MAX + 1];
-	char *data;                      /* compact JSON object of the other members ("{}" if none); heap */
+	char *data; /* compact JSON object of the other members ("{}" if none); heap */
 	size_t data_len;
 } hw_reply_t;
+/* clang-format off */
 #define HW_REPLY_INIT {.code = -1}
+/* clang-format on */
 
 /* Decodes a reply (<= HW_REPLY_MAX_BYTES, depth <= HW_REPLY_MAX_DEPTH, objects of at most
  * HW_REPLY_MAX_MEMBERS members): "ok" (bool) required;

@@ -22,15 +22,15 @@ typedef enum hw_topic_kind {
 	HW_T_STATUS,
 	HW_T_CMD,
 	/* collector side */
-	HW_T_STATE_SESSION, /* {root}/state/s/{session}   (id = session) */
-	HW_T_STATE_PROJECT, /* {root}/state/p/{project}   (id = project) */
-	HW_T_STATE_MACHINE, /* {root}/state/m/{machine}   (id = machine) */
-	HW_T_STATE_SUMMARY, /* {root}/state/summary */
-	HW_T_STATE_PAUSE,   /* {root}/state/pause */
-	HW_T_ALERT,         /* {root}/alert/s/{session}   (id = session) */
-	HW_T_COLLECTOR,     /* {root}/collector/{id}      (id = collector id) */
-	HW_T_QUERY,         /* {root}/q/{verb}            (id = verb) */
-	HW_T_COMMAND,       /* {root}/cmd/{verb}          (id = verb) */
+	HW_T_STATE_SESSION,     /* {root}/state/s/{session}   (id = session) */
+	HW_T_STATE_PROJECT,     /* {root}/state/p/{project}   (id = project) */
+	HW_T_STATE_MACHINE,     /* {root}/state/m/{machine}   (id = machine) */
+	HW_T_STATE_SUMMARY,     /* {root}/state/summary */
+	HW_T_STATE_PAUSE,       /* {root}/state/pause */
+	HW_T_ALERT,             /* {root}/alert/s/{session}   (id = session) */
+	HW_T_COLLECTOR,         /* {root}/collector/{id}      (id = collector id) */
+	HW_T_QUERY,             /* {root}/q/{verb}            (id = verb) */
+	HW_T_COMMAND,           /* {root}/cmd/{verb}          (id = verb) */
 	HW_T_COLLECTOR_METRICS, /* {root}/collector/{id}/metrics (id = collector id) */
 	HW_T__COUNT
 } hw_topic_kind;
@@ -40,9 +40,9 @@ typedef enum hw_topic_kind {
 
 /* A parsed topic. Fields a kind does not have are empty strings. */
 typedef struct hw_topic {
-	int kind;                      /* hw_topic_kind */
-	char machine[HW_ID_MAX + 1];   /* agent-side kinds */
-	char id[HW_ID_MAX + 1];        /* session, project, machine, collector id or verb */
+	int kind;                    /* hw_topic_kind */
+	char machine[HW_ID_MAX + 1]; /* agent-side kinds */
+	char id[HW_ID_MAX + 1];      /* session, project, machine, collector id or verb */
 } hw_topic_t;
 
 /* Checks a topic root: 1-128 bytes of printable ASCII without spaces, '+' or '#', not
@@ -56,16 +56,14 @@ int hw_topic_root_check(const char *root, hw_error_t *err);
  * ones are ignored and may be NULL. buf holds "" on any error.
  * Returns HW_OK, HW_ERR_INVAL (bad id, root or kind) or HW_ERR_INVAL with reason
  * HW_R_TOO_LARGE when buf is too small. */
-int hw_topic_build(char *buf, size_t len, const char *root, int kind, const char *machine,
-		const char *id, hw_error_t *err);
+int hw_topic_build(char *buf, size_t len, const char *root, int kind, const char *machine, const char *id, hw_error_t *err);
 
 /* Builds a subscription filter for `kind` with '+' for every id level that is NULL
  * ("{root}/m/+/s/+/hb" for HW_T_HB with machine and id NULL; "{root}/q/+" for HW_T_QUERY).
  * kind HW_T_AGENT_ALL (= HW_T_UNKNOWN) gives every agent-side kind at once:
  * "{root}/m/{machine|+}/s/{session|+}/+". A non-NULL id is validated. Returns as
  * hw_topic_build. */
-int hw_topic_filter(char *buf, size_t len, const char *root, int kind, const char *machine,
-		const char *id, hw_error_t *err);
+int hw_topic_filter(char *buf, size_t len, const char *root, int kind, const char *machine, const char *id, hw_error_t *err);
 
 /* Parses topic (n bytes, not necessarily NUL-terminated) under root (NULL: the default)
  * into *out, without allocating. Refuses, with HW_ERR_DECODE and a reason, checked in this
