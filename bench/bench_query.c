@@ -23,10 +23,10 @@
 
 #define ROOT HW_TOPIC_ROOT_DEFAULT
 
-static const char *const state_mix[] = {"active", "active", "active", "active", "active", "active", "active", "idle",
-	"stalled", "crashed", "lost", "completed"};
-static const char *const cause_mix[] = {"none", "none", "none", "none", "none", "none", "none", "none",
-	"missed_heartbeats", "exit_code", "will", "exit_code"};
+static const char *const state_mix[] = {"active", "active", "active", "active", "active", "active", "active", "idle", "stalled",
+		"crashed", "lost", "completed"};
+static const char *const cause_mix[] = {"none", "none", "none", "none", "none", "none", "none", "none", "missed_heartbeats",
+		"exit_code", "will", "exit_code"};
 
 static int seed(const hwt_store_t *st, const char *db, int n)
 {
@@ -53,16 +53,17 @@ static int seed(const hwt_store_t *st, const char *db, int n)
 				BCON_UTF8(project), "task", BCON_UTF8(task), "state", BCON_UTF8(state_mix[k]), "cause",
 				BCON_UTF8(cause_mix[k]), "state_since", BCON_DATE_TIME(now - i), "epoch", BCON_INT64(3), "seq",
 				BCON_INT64(17), "run", BCON_INT64(0), "started_at", BCON_DATE_TIME(now - 3600000), "last_hb_at",
-				BCON_DATE_TIME(now), "interval_ms", BCON_INT64(3600000), "grace_ms", BCON_INT64(0), "pid", BCON_INT64(1000 + i % 30000), "cwd",
-				BCON_UTF8("/srv/work/project/checkout"), "argv", "[", BCON_UTF8("claude"), BCON_UTF8("-p"),
-				BCON_UTF8("continue the task"), "]", "agent", BCON_UTF8("heartwire-agent 0.1.0"), "claude", "{", "sid",
+				BCON_DATE_TIME(now), "interval_ms", BCON_INT64(3600000), "grace_ms", BCON_INT64(0), "pid",
+				BCON_INT64(1000 + i % 30000), "cwd", BCON_UTF8("/srv/work/project/checkout"), "argv", "[",
+				BCON_UTF8("claude"), BCON_UTF8("-p"), BCON_UTF8("continue the task"), "]", "agent",
+				BCON_UTF8("heartwire-agent 0.1.0"), "claude", "{", "sid",
 				BCON_UTF8("0f6e1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b"), "chain", "[", "{", "sid",
 				BCON_UTF8("0f6e1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b"), "at", BCON_DATE_TIME(now - 3600000), "source",
-				BCON_UTF8("startup"), "}", "]", "resumable", BCON_BOOL(true), "resume_failures", BCON_INT64(0), "}",
-				"progress", "{", "prompts", BCON_INT64(15), "tools", BCON_INT64(87), "last_activity_at",
-				BCON_DATE_TIME(now), "}", "ended_at", BCON_NULL, "recovery", "{", "lease_until", BCON_NULL, "attempts",
-				BCON_INT64(0), "}", "version", BCON_INT64(now + i), "updated_at", BCON_DATE_TIME(now - (n - i)),
-				"birth_epoch", BCON_INT64(3));
+				BCON_UTF8("startup"), "}", "]", "resumable", BCON_BOOL(true), "resume_failures", BCON_INT64(0),
+				"}", "progress", "{", "prompts", BCON_INT64(15), "tools", BCON_INT64(87), "last_activity_at",
+				BCON_DATE_TIME(now), "}", "ended_at", BCON_NULL, "recovery", "{", "lease_until", BCON_NULL,
+				"attempts", BCON_INT64(0), "}", "version", BCON_INT64(now + i), "updated_at",
+				BCON_DATE_TIME(now - (n - i)), "birth_epoch", BCON_INT64(3));
 		if(live) BSON_APPEND_DATE_TIME(d, "deadline_at", now + 3 * 3600000LL);
 		else BSON_APPEND_NULL(d, "deadline_at");
 		if(!bulk) bulk = mongoc_collection_create_bulk_operation_with_opts(coll, NULL);
@@ -98,7 +99,8 @@ static int64_t ask(rq_t *q, const char *payload, char *next, size_t nlen, int *c
 
 	snprintf(corr, sizeof(corr), "b%u", ++q->seq);
 	t0 = hw_mono_us();
-	if(hw_mqtt_publish_req(q->m, ROOT "/q/sessions", payload, strlen(payload), 1, q->reply, corr, strlen(corr), NULL) != HW_OK)
+	if(hw_mqtt_publish_req(q->m, ROOT "/q/sessions", payload, strlen(payload), 1, q->reply, corr, strlen(corr), NULL) !=
+			HW_OK)
 		return -1;
 	end = hw_mono_ms() + 30000;
 	while(hw_mono_ms() < end){
@@ -109,7 +111,8 @@ static int64_t ask(rq_t *q, const char *payload, char *next, size_t nlen, int *c
 				int64_t us = hw_mono_us() - t0;
 				hw_reply_t r;
 				if(hw_reply_decode(msg->payload, msg->len, &r, NULL) != HW_OK || !r.ok){
-					fprintf(stderr, "refused: %.*s\n", (int)(msg->len > 300 ? 300 : msg->len), (const char *)msg->payload);
+					fprintf(stderr, "refused: %.*s\n", (int)(msg->len > 300 ? 300 : msg->len),
+							(const char *)msg->payload);
 					hw_mqtt_msg_free(msg);
 					return -1;
 				}
@@ -160,16 +163,18 @@ int main(int argc, char **argv)
 	hw_mqtt_opts_t o = HW_MQTT_OPTS_INIT;
 	pid_t coll;
 	FILE *out = stdout;
+	/* clang-format off */
 	static const char *const mix[] = {
 		"{}", "{\"states\":[\"crashed\"]}", "{\"states\":[\"stalled\",\"lost\",\"crashed\"]}", "{\"project\":\"proj-07\"}",
 		"{\"machine\":\"host-13\",\"states\":[\"active\"]}", "{\"limit\":20}",
 	};
+	/* clang-format on */
 
 	for(int i = 1; i < argc; i++){
 		if(strcmp(argv[i], "--sessions") == 0 && i + 1 < argc) nsess = (int)strtol(argv[++i], NULL, 10);
 		else if(strcmp(argv[i], "--queries") == 0 && i + 1 < argc) nq = (int)strtol(argv[++i], NULL, 10);
 		else if(strcmp(argv[i], "--out") == 0 && i + 1 < argc) outpath = argv[++i];
-		else{
+		else {
 			fprintf(stderr, "usage: %s [--sessions N] [--queries Q] [--out FILE]\n", argv[0]);
 			return 2;
 		}
@@ -188,7 +193,7 @@ int main(int argc, char **argv)
 	snprintf(log, sizeof(log), "%s/collector.log", dir);
 	{
 		const char *cargv[] = {bin, "--broker", b.url, "--mongo-uri", st.uri, "--db", db, "--id", cid,
-			"--startup-grace-ms", "1000", NULL};
+				"--startup-grace-ms", "1000", NULL};
 		coll = hwt_spawn(cargv, log);
 	}
 	hwt_unique_name(nbuf, sizeof(nbuf), "bqr");
@@ -241,8 +246,8 @@ int main(int argc, char **argv)
 			/* every third query is the next page of the one before the previous (same filter) */
 			if(i % 3 == 2 && cursor[0]){
 				size_t fl = strlen(filter);
-				snprintf(payload, sizeof(payload), "%.*s%s\"cursor\":\"%s\"}", (int)(fl - 1), filter, fl > 2 ? "," : "",
-						cursor);
+				snprintf(payload, sizeof(payload), "%.*s%s\"cursor\":\"%s\"}", (int)(fl - 1), filter,
+						fl > 2 ? "," : "", cursor);
 			}else{
 				if(i % 3 == 0) filter = mix[next_mix % (sizeof(mix) / sizeof(mix[0]))];
 				snprintf(payload, sizeof(payload), "%s", mix[next_mix++ % (sizeof(mix) / sizeof(mix[0]))]);
@@ -252,7 +257,8 @@ int main(int argc, char **argv)
 				failed++;
 				continue;
 			}
-			if(getenv("HW_BENCH_VERBOSE")) fprintf(stderr, "%8.1f ms  %3d sessions  %s\n", us / 1000.0, count, payload);
+			if(getenv("HW_BENCH_VERBOSE"))
+				fprintf(stderr, "%8.1f ms  %3d sessions  %s\n", us / 1000.0, count, payload);
 			lat[n++] = us;
 		}
 	}
@@ -262,7 +268,8 @@ int main(int argc, char **argv)
 		mongoc_client_t *mc = mongoc_client_new(st.uri);
 		mongoc_collection_t *mcoll = mc ? mongoc_client_get_collection(mc, db, "sessions") : NULL;
 		for(int k = 0; mcoll && k < 10; k++){
-			bson_t *fl = bson_new(), *opts = BCON_NEW("sort", "{", "_id", BCON_INT32(1), "}", "limit", BCON_INT64(101));
+			bson_t *fl = bson_new(),
+			       *opts = BCON_NEW("sort", "{", "_id", BCON_INT32(1), "}", "limit", BCON_INT64(101));
 			int64_t u0 = hw_mono_us();
 			mongoc_cursor_t *cur = mongoc_collection_find_with_opts(mcoll, fl, opts, NULL);
 			const bson_t *d;

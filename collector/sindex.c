@@ -28,9 +28,9 @@ typedef struct sx_sess {
 typedef struct sx_page {
 	int64_t seq;
 	char lo[HW_ID_MAX + 1];
-	sx_sess_t **e;  /* sorted by id */
+	sx_sess_t **e; /* sorted by id */
 	size_t n, cap;
-	size_t bytes;   /* sum of line lengths + separators */
+	size_t bytes; /* sum of line lengths + separators */
 	bool dirty, fresh;
 } sx_page_t;
 
@@ -401,7 +401,8 @@ int hw_sx_flush(hw_sx_t *x, hw_sx_page_fn page_fn, hw_sx_dir_fn dir_fn, void *ct
 				hw__buf_add(&b, line, (size_t)n);
 			}
 		}
-		rc = b.fail ? hw_error_set(err, HW_ERR_NOMEM, "out of memory for the index directory") : dir_fn(ctx, b.p, b.len, err);
+		rc = b.fail ? hw_error_set(err, HW_ERR_NOMEM, "out of memory for the index directory")
+			    : dir_fn(ctx, b.p, b.len, err);
 	}
 	free(b.p);
 	if(rc != HW_OK) return rc;
@@ -484,7 +485,7 @@ int hw_sx_dir_parse(hw_sx_dir_t *d, const char *text, size_t len, hw_error_t *er
 			memset(s, 0, sizeof(*s));
 			s->name = name;
 		}
-		if((s->n & (s->n - 1)) == 0){ /* 0, 1, 2, 4, ...: grow to the next power of two */
+		if((s->n & (s->n - 1)) == 0) { /* 0, 1, 2, 4, ...: grow to the next power of two */
 			hw_sx_dir_page_t *np = realloc(s->pages, (s->n ? s->n * 2 : 1) * sizeof(*np));
 			if(!np) return hw_error_set(err, HW_ERR_NOMEM, "out of memory for the index directory");
 			s->pages = np;
@@ -574,8 +575,8 @@ int hw_sx_line_parse(char *p, size_t len, hw_sx_line_t *l)
 	l->project = field(&rest);
 	l->machine = field(&rest);
 	l->slot = field(&rest);
-	if(!rest || !l->id || !l->id[0] || !l->slot || !parse_i64(version, &l->version) ||
-			!parse_i64(updated, &l->updated_at) || hw_state_parse(state, &l->state, NULL) != HW_OK)
+	if(!rest || !l->id || !l->id[0] || !l->slot || !parse_i64(version, &l->version) || !parse_i64(updated, &l->updated_at) ||
+			hw_state_parse(state, &l->state, NULL) != HW_OK)
 		return HW_ERR_DECODE;
 	l->json = rest;
 	l->json_len = len - (size_t)(rest - p);

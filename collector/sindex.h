@@ -33,9 +33,9 @@ typedef struct hw_sx hw_sx_t;
 /* One session as the index keeps it. Strings borrowed for the call; empty when absent. */
 typedef struct hw_sx_fields {
 	const char *id;
-	int state;            /* hw_state */
+	int state; /* hw_state */
 	const char *project, *machine, *slot;
-	int64_t updated_at;   /* ms since the Unix epoch */
+	int64_t updated_at; /* ms since the Unix epoch */
 	int64_t version;
 } hw_sx_fields_t;
 
@@ -62,10 +62,10 @@ size_t hw_sx_pages(const hw_sx_t *x);
 typedef struct hw_sx_page_out {
 	const char *stream;
 	int64_t seq;
-	int64_t next;       /* the next page of the stream, 0 at the end */
-	const char *lo;     /* the page holds ids >= lo ("" for a stream's first page) */
+	int64_t next;   /* the next page of the stream, 0 at the end */
+	const char *lo; /* the page holds ids >= lo ("" for a stream's first page) */
 	size_t count;
-	const char *text;   /* the lines, '\n'-separated (borrowed for the call) */
+	const char *text; /* the lines, '\n'-separated (borrowed for the call) */
 	size_t len;
 } hw_sx_page_out_t;
 
@@ -90,11 +90,11 @@ typedef struct hw_sx_dir_stream {
 	const char *name;
 	hw_sx_dir_page_t *pages; /* in chain order */
 	size_t n;
-	size_t total;            /* sessions in the stream */
+	size_t total; /* sessions in the stream */
 } hw_sx_dir_stream_t;
 
 typedef struct hw_sx_dir {
-	char *text;              /* owned copy the members point into */
+	char *text; /* owned copy the members point into */
 	hw_sx_dir_stream_t *streams;
 	size_t n;
 } hw_sx_dir_t;

@@ -193,7 +193,7 @@ int hw__sx_reset(mongoc_client_t *c, const char *db, hw_error_t *err)
 	char **names;
 	int rc;
 
-	publish(NULL); /* this process's readers fall back from here on */
+	publish(NULL);                            /* this process's readers fall back from here on */
 	rc = empty_coll(c, db, SX_DIR_COLL, err); /* the directory first */
 	if(rc != HW_OK) return rc;
 	/* only the page collections that exist (an index's pages use a few of them; a delete in each
@@ -215,8 +215,7 @@ typedef struct wctx {
 	size_t pages, sessions;
 } wctx_t;
 
-static int upsert(mongoc_client_t *c, const char *db, const char *cname, const char *id, const bson_t *doc,
-		hw_error_t *err)
+static int upsert(mongoc_client_t *c, const char *db, const char *cname, const char *id, const bson_t *doc, hw_error_t *err)
 {
 	mongoc_collection_t *coll = mongoc_client_get_collection(c, db, cname);
 	bson_t sel = BSON_INITIALIZER, opts = BSON_INITIALIZER, reply;
@@ -298,8 +297,7 @@ int hw__sx_write(hw_sx_t *x, mongoc_client_t *c, const char *db, hw_error_t *err
 /* ------------------------------------------------------------------ reading */
 
 /* Reads document id of cname into a copy (*doc NULL when absent). */
-static int read_one(mongoc_client_t *c, const char *db, const char *cname, const char *id, bson_t **doc,
-		hw_error_t *err)
+static int read_one(mongoc_client_t *c, const char *db, const char *cname, const char *id, bson_t **doc, hw_error_t *err)
 {
 	mongoc_collection_t *coll = mongoc_client_get_collection(c, db, cname);
 	bson_t filter = BSON_INITIALIZER;
@@ -325,8 +323,7 @@ static int read_one(mongoc_client_t *c, const char *db, const char *cname, const
 	return rc;
 }
 
-int hw__sx_read_page(mongoc_client_t *c, const char *db, int64_t seq, char **text, size_t *len, int64_t *next,
-		hw_error_t *err)
+int hw__sx_read_page(mongoc_client_t *c, const char *db, int64_t seq, char **text, size_t *len, int64_t *next, hw_error_t *err)
 {
 	char id[32], cname[32];
 	bson_t *doc;

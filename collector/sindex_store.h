@@ -47,7 +47,6 @@ void hw__sx_dir_release(hw_sx_snap_t *snap);
 /* Reads page seq: its lines into *text (caller frees with free(); NUL-terminated, *len bytes)
  * and its next page (0: the end). HW_ERR_NOTFOUND when it is not there or another writer's
  * (hw__sx_writer: the index was rebuilt meanwhile), HW_ERR_STORE, HW_ERR_NOMEM. */
-int hw__sx_read_page(mongoc_client_t *c, const char *db, int64_t seq, char **text, size_t *len, int64_t *next,
-		hw_error_t *err);
+int hw__sx_read_page(mongoc_client_t *c, const char *db, int64_t seq, char **text, size_t *len, int64_t *next, hw_error_t *err);
 
 #endif

@@ -41,16 +41,16 @@ struct hw_store {
 	pthread_mutex_t lock; /* guards stats, stopping, drain_until */
 	pthread_cond_t wake;  /* interrupts the retry back-off on stop */
 	bool stopping;
-	int64_t drain_until;  /* monotonic ms: give up on unwritten ops after this */
+	int64_t drain_until; /* monotonic ms: give up on unwritten ops after this */
 	uint64_t unwritten;
 	hw_store_stats_t stats;
 	hw_log_limit_t reject_limit;
 	/* The session index (collector/sindex.c): filled by the load, then only by the store thread. */
 	hw_sx_t *sx;
-	bool sx_reset;       /* the previous index was cleared (once, before the first write) */
-	bool sx_broken;      /* out of memory once: the index is removed and queries read `sessions` */
-	bool sx_removed;     /* ... and it has been removed */
-	int64_t sx_flushed;  /* hw_mono_ms() of the last index write */
+	bool sx_reset;      /* the previous index was cleared (once, before the first write) */
+	bool sx_broken;     /* out of memory once: the index is removed and queries read `sessions` */
+	bool sx_removed;    /* ... and it has been removed */
+	int64_t sx_flushed; /* hw_mono_ms() of the last index write */
 };
 
 /* ------------------------------------------------------------------ driver glue */
@@ -62,9 +62,14 @@ static void driver_log(mongoc_log_level_t level, const char *domain, const char 
 	(void)data;
 	switch(level){
 	case MONGOC_LOG_LEVEL_ERROR:
-	case MONGOC_LOG_LEVEL_CRITICAL: lvl = HW_LOG_ERROR; break;
-	case MONGOC_LOG_LEVEL_WARNING: lvl = HW_LOG_WARN; break;
-	default: return; /* the driver's info/debug/trace lines are too chatty for operators */
+	case MONGOC_LOG_LEVEL_CRITICAL:
+		lvl = HW_LOG_ERROR;
+		break;
+	case MONGOC_LOG_LEVEL_WARNING:
+		lvl = HW_LOG_WARN;
+		break;
+	default:
+		return; /* the driver's info/debug/trace lines are too chatty for operators */
 	}
 	hw_logs(lvl, domain, "mongoc: %s", message);
 }
@@ -172,8 +177,7 @@ static void copy_from_bson(bson_iter_t *it, bson_t *dst)
 
 /* Builds the stored form of a JSON document: _id first, the members without `skip_key` and
  * "v", times as dates. Returns HW_OK or HW_ERR_INVAL (the JSON did not parse: a bug). */
-static int doc_from_json(const char *json, size_t len, const char *id, const char *skip_key, bson_t *out,
-		hw_error_t *err)
+static int doc_from_json(const char *json, size_t len, const char *id, const char *skip_key, bson_t *out, hw_error_t *err)
 {
 	bson_t src;
 	bson_iter_t it;
@@ -298,7 +302,8 @@ int hw_store_new(hw_store_t **out, const hw_store_opts_t *opts, hw_storeq_t *q, 
 
 	*out = NULL;
 	if(!opts->db || !opts->db[0] || strlen(opts->db) >= sizeof(st->db) || strpbrk(opts->db, "/\\. \"$"))
-		return hw_error_set(err, HW_ERR_CONFIG, "--db: '%s' is not a database name (1-63 characters, no / \\ . space \" $)",
+		return hw_error_set(err, HW_ERR_CONFIG,
+				"--db: '%s' is not a database name (1-63 characters, no / \\ . space \" $)",
 				opts->db ? opts->db : "");
 	st = calloc(1, sizeof(*st));
 	if(!st) return hw_error_set(err, HW_ERR_NOMEM, "out of memory for the store");
@@ -399,8 +404,8 @@ static bool index_exists(mongoc_collection_t *coll, const char *name)
 /* Creates the indexes of cname that do not exist yet. Only the missing ones are sent:
  * FerretDB 1.24 panics on a createIndexes that names existing indexes (and a MongoDB
  * server would only answer "already exists" anyway). */
-static int ensure_indexes(hw_store_t *st, mongoc_client_t *c, const char *cname, const index_def_t *defs, size_t n,
-		hw_error_t *err)
+static int ensure_indexes(
+		hw_store_t *st, mongoc_client_t *c, const char *cname, const index_def_t *defs, size_t n, hw_error_t *err)
 {
 	mongoc_collection_t *coll = mongoc_client_get_collection(c, st->db, cname);
 	bson_t cmd = BSON_INITIALIZER, arr;
@@ -432,17 +437,21 @@ static int ensure_indexes(hw_store_t *st, mongoc_client_t *c, const char *cname,
 int hw_store_prepare(hw_store_t *st, hw_error_t *err)
 {
 	/* sessions: the queries of issue 5 filter by state (+ deadline), project, machine, updated_at */
+	/* clang-format off */
 	static const index_def_t session_idx[] = {
 		{"state_deadline", "state", "deadline_at"},
 		{"project", "project", NULL},
 		{"machine", "machine", NULL},
 		{"updated_at", "updated_at", NULL},
 	};
+	/* clang-format on */
 	/* events: a session's history in time order; `at` alone for the retention delete */
+	/* clang-format off */
 	static const index_def_t event_idx[] = {
 		{"session_at", "session", "at"},
 		{"at", "at", NULL},
 	};
+	/* clang-format on */
 	mongoc_client_t *c = mongoc_client_pool_pop(st->pool);
 	bson_t ping = BSON_INITIALIZER, reply;
 	bson_error_t berr;
@@ -463,8 +472,8 @@ cleanup:
 	return rc;
 }
 
-static int bulk_run(hw_store_t *st, mongoc_bulk_operation_t *bulk, const char *what, uint64_t nops,
-		uint64_t *written, int64_t *resend, hw_error_t *err);
+static int bulk_run(hw_store_t *st, mongoc_bulk_operation_t *bulk, const char *what, uint64_t nops, uint64_t *written,
+		int64_t *resend, hw_error_t *err);
 
 /* Re-inserting the `pending_transitions` of loaded documents (see trans_list_t). */
 typedef struct repair {
@@ -495,8 +504,7 @@ static int repair_pending(hw_store_t *st, mongoc_client_t *c, repair_t *r, const
 {
 	bson_iter_t it, arr;
 
-	if(!bson_iter_init_find(&it, doc, "pending_transitions") || !BSON_ITER_HOLDS_ARRAY(&it) ||
-			!bson_iter_recurse(&it, &arr))
+	if(!bson_iter_init_find(&it, doc, "pending_transitions") || !BSON_ITER_HOLDS_ARRAY(&it) || !bson_iter_recurse(&it, &arr))
 		return HW_OK;
 	while(bson_iter_next(&arr)){
 		const uint8_t *data;
@@ -586,8 +594,7 @@ static int index_flush(hw_store_t *st, mongoc_client_t *c, hw_error_t *err)
 	return rc;
 }
 
-int hw_store_load(hw_store_t *st, int64_t ended_since, hw_store_load_fn fn, void *ctx, uint64_t *skipped,
-		hw_error_t *err)
+int hw_store_load(hw_store_t *st, int64_t ended_since, hw_store_load_fn fn, void *ctx, uint64_t *skipped, hw_error_t *err)
 {
 	mongoc_client_t *c = mongoc_client_pool_pop(st->pool);
 	mongoc_collection_t *coll = mongoc_client_get_collection(c, st->db, "sessions");
@@ -649,7 +656,7 @@ int hw_store_load(hw_store_t *st, int64_t ended_since, hw_store_load_fn fn, void
 static bool transient_error(const bson_error_t *e)
 {
 	return e->domain == MONGOC_ERROR_STREAM || e->domain == MONGOC_ERROR_SERVER_SELECTION ||
-		e->domain == MONGOC_ERROR_CLIENT || e->domain == MONGOC_ERROR_PROTOCOL;
+			e->domain == MONGOC_ERROR_CLIENT || e->domain == MONGOC_ERROR_PROTOCOL;
 }
 
 /* The statements of a bulk that the reply accounts for: inserted, matched, upserted, removed. */
@@ -676,8 +683,8 @@ static uint64_t reply_done(const bson_t *reply)
  * session that ended during a store outage never reaching the database, issue 7). When the
  * reply accounts for fewer statements than were sent, the caller sends again those after the
  * last reported error (idempotent: one applied after all is stale). MongoDB runs them all. */
-static int bulk_run(hw_store_t *st, mongoc_bulk_operation_t *bulk, const char *what, uint64_t nops,
-		uint64_t *written, int64_t *resend, hw_error_t *err)
+static int bulk_run(hw_store_t *st, mongoc_bulk_operation_t *bulk, const char *what, uint64_t nops, uint64_t *written,
+		int64_t *resend, hw_error_t *err)
 {
 	int64_t last_err = -1;
 	bson_t reply;
@@ -824,8 +831,11 @@ static bool stmt_add(const chunk_t *ck, mongoc_bulk_operation_t *bulk, const hw_
 		bson_destroy(&doc);
 		return ok;
 	}
-	if(doc_from_json(op->json, op->len, op->id, ck->kind == HW_OP_SESSION ? "session" :
-			ck->coll_kind == HW_COLL_PROJECTS ? "project" : "machine", &doc, &e) != HW_OK){
+	if(doc_from_json(op->json, op->len, op->id,
+			   ck->kind == HW_OP_SESSION                           ? "session"
+					   : ck->coll_kind == HW_COLL_PROJECTS ? "project"
+									       : "machine",
+			   &doc, &e) != HW_OK){
 		hw_logs(HW_LOG_ERROR, op->id, "dropping a write: %s", e.msg);
 		return false;
 	}
@@ -885,10 +895,13 @@ static int write_kind(hw_store_t *st, mongoc_client_t *c, hw_op_t *batch, int ki
 	hw_map_t last = {0};
 	chunk_t ck = {.st = st, .opts = &opts, .upsert = &upsert, .kind = kind, .coll_kind = coll_kind, .tl = &tl};
 
-	ck.cname = kind == HW_OP_SESSION ? "sessions" : kind == HW_OP_EVENT ? "events" :
-		coll_kind == HW_COLL_PROJECTS ? "projects" : "machines";
-	ck.counter = kind == HW_OP_SESSION ? &st->stats.sessions_written : kind == HW_OP_EVENT ?
-		&st->stats.events_written : &st->stats.rollups_written;
+	ck.cname = kind == HW_OP_SESSION                ? "sessions"
+			: kind == HW_OP_EVENT           ? "events"
+			: coll_kind == HW_COLL_PROJECTS ? "projects"
+							: "machines";
+	ck.counter = kind == HW_OP_SESSION    ? &st->stats.sessions_written
+			: kind == HW_OP_EVENT ? &st->stats.events_written
+					      : &st->stats.rollups_written;
 	BSON_APPEND_BOOL(&opts, "ordered", false);
 	BSON_APPEND_BOOL(&upsert, "upsert", true);
 	if(kind == HW_OP_SESSION) trans_list_build(batch, &tl);
@@ -899,7 +912,8 @@ static int write_kind(hw_store_t *st, mongoc_client_t *c, hw_op_t *batch, int ki
 	 * at 40,000/s), so a backlog drains in far fewer writes. */
 	if(kind != HW_OP_EVENT && hw_map_init(&last, NULL) == HW_OK){
 		for(hw_op_t *op = batch; op; op = op->next){
-			if(op->kind == kind && (kind != HW_OP_ROLLUP || op->coll == coll_kind)) hw_map_put(&last, op->id, op, NULL);
+			if(op->kind == kind && (kind != HW_OP_ROLLUP || op->coll == coll_kind))
+				hw_map_put(&last, op->id, op, NULL);
 		}
 	}
 	for(hw_op_t *op = batch; op && rc == HW_OK; op = op->next){

@@ -202,14 +202,15 @@ static void page_end(page_t *pg, char kind)
 	char cur[HW_CURSOR_MAX + 1];
 
 	jb_fmt(&pg->b, "],\"count\":%" PRId64, pg->n);
-	if(pg->more && hw_cursor_encode(kind, pg->last, cur, sizeof(cur)) == HW_OK) jb_fmt(&pg->b, ",\"next_cursor\":\"%s\"", cur);
+	if(pg->more && hw_cursor_encode(kind, pg->last, cur, sizeof(cur)) == HW_OK)
+		jb_fmt(&pg->b, ",\"next_cursor\":\"%s\"", cur);
 	jb_puts(&pg->b, "}");
 }
 
 static int too_large(hw_error_t *err, const char *what, const char *id)
 {
-	return hw_error_set(err, HW_ERR_INVAL, "%s %s is larger than a reply may be (the broker's message size limit)",
-			what, id ? id : "?");
+	return hw_error_set(err, HW_ERR_INVAL, "%s %s is larger than a reply may be (the broker's message size limit)", what,
+			id ? id : "?");
 }
 
 static void append_date_gte(bson_t *filter, const char *key, int64_t since)
@@ -224,8 +225,8 @@ static void append_date_gte(bson_t *filter, const char *key, int64_t since)
 /* Runs find(filter, opts) on coll and feeds each document to fn until it returns false. */
 typedef bool (*doc_fn)(void *ctx, const bson_t *doc);
 
-static int run_find(hw_qstore_t *qs, const char *coll_name, const bson_t *filter, const bson_t *opts, doc_fn fn,
-		void *ctx, hw_error_t *err)
+static int run_find(hw_qstore_t *qs, const char *coll_name, const bson_t *filter, const bson_t *opts, doc_fn fn, void *ctx,
+		hw_error_t *err)
 {
 	mongoc_client_t *c = mongoc_client_pool_pop(qs->pool);
 	mongoc_collection_t *coll = mongoc_client_get_collection(c, qs->db, coll_name);
@@ -334,8 +335,8 @@ static int sx_it_advance(hw_qstore_t *qs, mongoc_client_t *c, sx_it_t *it, const
  * planned streams merged in _id order (a session seen in two streams while it moves between
  * them counts once, at its newest version). *fallback is set when there is no usable index (not
  * built yet, or rebuilt under this reader): the caller then reads `sessions` itself. */
-static int sessions_from_index(hw_qstore_t *qs, const hw_request_t *req, const char *after, size_t budget,
-		char **out, bool *fallback, hw_error_t *err)
+static int sessions_from_index(hw_qstore_t *qs, const hw_request_t *req, const char *after, size_t budget, char **out,
+		bool *fallback, hw_error_t *err)
 {
 	mongoc_client_t *c = mongoc_client_pool_pop(qs->pool);
 	const hw_sx_dir_stream_t *plan[HW_STATE__COUNT];
@@ -539,19 +540,19 @@ int hw_qstore_events(hw_qstore_t *qs, const hw_request_t *req, size_t budget, ch
 		char *bar = strchr(key, '|');
 		int64_t at = strtoll(key, NULL, 10);
 		bson_t or, o0, o1, gt;
-		BSON_APPEND_ARRAY_BEGIN(&filter, "$or", &or);
-		BSON_APPEND_DOCUMENT_BEGIN(&or, "0", &o0);
+		BSON_APPEND_ARRAY_BEGIN(&filter, "$or", & or);
+		BSON_APPEND_DOCUMENT_BEGIN(& or, "0", &o0);
 		BSON_APPEND_DOCUMENT_BEGIN(&o0, "at", &gt);
 		BSON_APPEND_DATE_TIME(&gt, "$gt", at);
 		bson_append_document_end(&o0, &gt);
-		bson_append_document_end(&or, &o0);
-		BSON_APPEND_DOCUMENT_BEGIN(&or, "1", &o1);
+		bson_append_document_end(& or, &o0);
+		BSON_APPEND_DOCUMENT_BEGIN(& or, "1", &o1);
 		BSON_APPEND_DATE_TIME(&o1, "at", at);
 		BSON_APPEND_DOCUMENT_BEGIN(&o1, "_id", &gt);
 		BSON_APPEND_UTF8(&gt, "$gt", bar ? bar + 1 : "");
 		bson_append_document_end(&o1, &gt);
-		bson_append_document_end(&or, &o1);
-		bson_append_array_end(&filter, &or);
+		bson_append_document_end(& or, &o1);
+		bson_append_array_end(&filter, & or);
 	}
 	BSON_APPEND_DOCUMENT_BEGIN(&opts, "sort", &d);
 	BSON_APPEND_INT32(&d, "at", 1);
@@ -701,8 +702,7 @@ cleanup:
 	return rc;
 }
 
-int hw_qstore_get_session(hw_qstore_t *qs, const char *id, hw_session_t *out, int64_t *birth_epoch,
-		hw_error_t *err)
+int hw_qstore_get_session(hw_qstore_t *qs, const char *id, hw_session_t *out, int64_t *birth_epoch, hw_error_t *err)
 {
 	bson_t *doc = NULL;
 	char *json;
@@ -776,8 +776,7 @@ static bool rollups_doc(void *ctx, const bson_t *doc)
 	return true;
 }
 
-int hw_qstore_rollups(hw_qstore_t *qs, bool machines, const hw_request_t *req, size_t budget, char **out,
-		hw_error_t *err)
+int hw_qstore_rollups(hw_qstore_t *qs, bool machines, const hw_request_t *req, size_t budget, char **out, hw_error_t *err)
 {
 	bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, d;
 	const char *one = machines ? req->machine : req->project;
@@ -900,8 +899,9 @@ int hw_qstore_lease_claim(hw_qstore_t *qs, const char *session, const char *clai
 	if(rc != HW_OK) return rc;
 	if(cur.generation > 0 && !cur.released && cur.lease_until > now){
 		*out = cur;
-		return hw_error_set(err, HW_ERR_CONFLICT, "session %s is claimed by %s until %" PRId64 " (generation %" PRId64 ")",
-				session, cur.claimant, cur.lease_until, cur.generation);
+		return hw_error_set(err, HW_ERR_CONFLICT,
+				"session %s is claimed by %s until %" PRId64 " (generation %" PRId64 ")", session, cur.claimant,
+				cur.lease_until, cur.generation);
 	}
 	memset(out, 0, sizeof(*out));
 	out->generation = cur.generation + 1;
@@ -937,8 +937,8 @@ int hw_qstore_lease_claim(hw_qstore_t *qs, const char *session, const char *clai
 	return rc;
 }
 
-int hw_qstore_lease_release(hw_qstore_t *qs, const char *session, const char *token, int64_t now, hw_lease_t *out,
-		hw_error_t *err)
+int hw_qstore_lease_release(
+		hw_qstore_t *qs, const char *session, const char *token, int64_t now, hw_lease_t *out, hw_error_t *err)
 {
 	mongoc_client_t *c;
 	mongoc_collection_t *coll;
@@ -1068,8 +1068,11 @@ int hw_qstore_audit(hw_qstore_t *qs, const hw_audit_t *a, hw_error_t *err)
 	int rc = HW_OK;
 
 	random_hex(hex);
-	snprintf(id, sizeof(id), "%s:cmd:%" PRId64 ":%s:%s", a->session[0] ? a->session : a->project[0] ? a->project :
-			"global", a->at, a->cmd, hex);
+	snprintf(id, sizeof(id), "%s:cmd:%" PRId64 ":%s:%s",
+			a->session[0]                   ? a->session
+					: a->project[0] ? a->project
+							: "global",
+			a->at, a->cmd, hex);
 	BSON_APPEND_UTF8(&doc, "_id", id);
 	if(a->session[0]) BSON_APPEND_UTF8(&doc, "session", a->session);
 	if(a->machine[0]) BSON_APPEND_UTF8(&doc, "machine", a->machine);
