@@ -22,6 +22,7 @@
 #include "heartwire/topics.h"
 #include "hwtest.h"
 #include "servers.h"
+#include "simagent.h"
 
 #define CH_ROOT HW_TOPIC_ROOT_DEFAULT
 
@@ -422,52 +423,17 @@ static inline hw_mqtt_t *ch_client(const char *url, const char *prefix, const hw
 /* Publishes at QoS 1 and waits for the PUBACK (an acknowledged update). */
 static inline int ch_pub(hw_mqtt_t *m, int kind, const char *mid, const char *sid, const char *json, size_t len, bool retain)
 {
-	char topic[HW_TOPIC_MAX];
-	hw_error_t err;
-
-	if(hw_topic_build(topic, sizeof(topic), CH_ROOT, kind, mid, sid, &err) != HW_OK) return -1;
-	if(hw_mqtt_publish_wait(m, topic, json, len, 1, retain, 10000, &err) != HW_OK){
-		fprintf(stderr, "publish %s: %s\n", topic, err.msg);
-		return -1;
-	}
-	return 0;
+	return hwt_sim_pub(m, CH_ROOT, kind, mid, sid, json, len, retain, 10000);
 }
 
 static inline int ch_pub_birth(hw_mqtt_t *m, const char *mid, const char *sid, int64_t epoch, int interval_ms)
 {
-	hw_birth_t b = HW_BIRTH_INIT;
-	char *json;
-	size_t len;
-	int rc;
-
-	snprintf(b.session, sizeof(b.session), "%s", sid);
-	snprintf(b.machine, sizeof(b.machine), "%s", mid);
-	snprintf(b.project, sizeof(b.project), "chaos");
-	b.epoch = epoch;
-	b.ts = hw_time_ms();
-	b.interval_ms = interval_ms;
-	if(hw_birth_encode(&b, &json, &len, NULL) != HW_OK) return -1;
-	rc = ch_pub(m, HW_T_BIRTH, mid, sid, json, len, false);
-	free(json);
-	return rc;
+	return hwt_sim_birth(m, CH_ROOT, mid, sid, "chaos", epoch, interval_ms, 10000);
 }
 
 static inline int ch_pub_hb(hw_mqtt_t *m, const char *mid, const char *sid, int64_t epoch, int64_t seq, int interval_ms)
 {
-	hw_hb_t hb = HW_HB_INIT;
-	char *json;
-	size_t len;
-	int rc;
-
-	snprintf(hb.session, sizeof(hb.session), "%s", sid);
-	hb.epoch = epoch;
-	hb.seq = seq;
-	hb.ts = hw_time_ms();
-	hb.interval_ms = interval_ms;
-	if(hw_hb_encode(&hb, &json, &len, NULL) != HW_OK) return -1;
-	rc = ch_pub(m, HW_T_HB, mid, sid, json, len, false);
-	free(json);
-	return rc;
+	return hwt_sim_hb(m, CH_ROOT, mid, sid, epoch, seq, interval_ms, 10000);
 }
 
 /* An agent event of type `type` (HW_EV_*) with text. */

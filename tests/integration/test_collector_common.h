@@ -21,6 +21,7 @@
 #include "heartwire/topics.h"
 #include "hwtest.h"
 #include "servers.h"
+#include "simagent.h"
 
 #define TC_ROOT HW_TOPIC_ROOT_DEFAULT
 #define TC_MAX_SESS 256
@@ -336,53 +337,17 @@ static inline int tc_pub_open(tc_pub_t *p, const char *url)
 
 static inline int tc_pub_raw(tc_pub_t *p, int kind, const char *mid, const char *sid, const char *json, size_t len, bool retain)
 {
-	char topic[HW_TOPIC_MAX];
-	hw_error_t err;
-
-	if(hw_topic_build(topic, sizeof(topic), TC_ROOT, kind, mid, sid, &err) != HW_OK) return -1;
-	if(hw_mqtt_publish_wait(p->m, topic, json, len, 1, retain, 5000, &err) != HW_OK){
-		fprintf(stderr, "publish %s: %s\n", topic, err.msg);
-		return -1;
-	}
-	return 0;
+	return hwt_sim_pub(p->m, TC_ROOT, kind, mid, sid, json, len, retain, 5000);
 }
 
 static inline int tc_pub_birth(tc_pub_t *p, const char *mid, const char *sid, int64_t epoch, int interval_ms)
 {
-	hw_birth_t b = HW_BIRTH_INIT;
-	char *json;
-	size_t len;
-	int rc;
-
-	snprintf(b.session, sizeof(b.session), "%s", sid);
-	snprintf(b.machine, sizeof(b.machine), "%s", mid);
-	snprintf(b.project, sizeof(b.project), "proj");
-	b.epoch = epoch;
-	b.seq = 0;
-	b.ts = hw_time_ms();
-	b.interval_ms = interval_ms;
-	if(hw_birth_encode(&b, &json, &len, NULL) != HW_OK) return -1;
-	rc = tc_pub_raw(p, HW_T_BIRTH, mid, sid, json, len, false);
-	free(json);
-	return rc;
+	return hwt_sim_birth(p->m, TC_ROOT, mid, sid, "proj", epoch, interval_ms, 5000);
 }
 
 static inline int tc_pub_hb(tc_pub_t *p, const char *mid, const char *sid, int64_t epoch, int64_t seq, int interval_ms)
 {
-	hw_hb_t hb = HW_HB_INIT;
-	char *json;
-	size_t len;
-	int rc;
-
-	snprintf(hb.session, sizeof(hb.session), "%s", sid);
-	hb.epoch = epoch;
-	hb.seq = seq;
-	hb.ts = hw_time_ms();
-	hb.interval_ms = interval_ms;
-	if(hw_hb_encode(&hb, &json, &len, NULL) != HW_OK) return -1;
-	rc = tc_pub_raw(p, HW_T_HB, mid, sid, json, len, false);
-	free(json);
-	return rc;
+	return hwt_sim_hb(p->m, TC_ROOT, mid, sid, epoch, seq, interval_ms, 5000);
 }
 
 static inline int tc_pub_status(tc_pub_t *p, const char *mid, const char *sid, int status, int64_t epoch, int code)
@@ -410,6 +375,84 @@ static inline void tc_pub_close(tc_pub_t *p)
 {
 	hw_mqtt_free(p->m);
 	p->m = NULL;
+}
+
+/* ------------------------------------------------------------------ a requester */
+
+/* A client that sends q/ and cmd/ requests with the MQTT 5 response topic and reads replies. */
+typedef struct tc_rq {
+	hw_mqtt_t *m;
+	char reply[160];
+	unsigned seq;
+} tc_rq_t;
+
+static inline int tc_rq_open(tc_rq_t *q, const char *url)
+{
+	hw_mqtt_opts_t o = HW_MQTT_OPTS_INIT;
+	hw_error_t err;
+	char id[64];
+
+	memset(q, 0, sizeof(*q));
+	hwt_unique_name(id, sizeof(id), "tq");
+	snprintf(q->reply, sizeof(q->reply), TC_ROOT "/reply/test/%s", id);
+	o.url = url;
+	o.client_id = id;
+	if(hw_mqtt_new(&q->m, &o, &err) != HW_OK || hw_mqtt_connect(q->m, NULL, &err) != HW_OK ||
+			hw_mqtt_subscribe(q->m, q->reply, 1, &err) != HW_OK){
+		fprintf(stderr, "requester: %s\n", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static inline void tc_rq_close(tc_rq_t *q)
+{
+	hw_mqtt_free(q->m);
+	q->m = NULL;
+}
+
+/* Sends payload to {root}/{what} ("q/sessions") with the MQTT 5 response topic and waits for the
+ * reply (decoded into *r; caller cleans up). 0 when a reply came within 8 s. */
+static inline int tc_rq_ask(tc_rq_t *q, const char *what, const char *payload, hw_reply_t *r)
+{
+	char topic[HW_TOPIC_MAX], corr[32];
+	hw_error_t err;
+	int64_t end;
+
+	*r = (hw_reply_t)HW_REPLY_INIT;
+	snprintf(topic, sizeof(topic), TC_ROOT "/%s", what);
+	snprintf(corr, sizeof(corr), "c%u", ++q->seq);
+	if(hw_mqtt_publish_req(q->m, topic, payload, strlen(payload), 1, q->reply, corr, strlen(corr), &err) != HW_OK){
+		fprintf(stderr, "request: %s\n", err.msg);
+		return -1;
+	}
+	end = hwt_now_ms() + 8000;
+	while(hwt_now_ms() < end){
+		hw_mqtt_msg_t *msg;
+		hw_mqtt_wait(q->m, 50);
+		while((msg = hw_mqtt_next(q->m))){
+			bool mine = msg->corr_len == strlen(corr) && memcmp(msg->corr, corr, msg->corr_len) == 0;
+			int rc = mine ? hw_reply_decode(msg->payload, msg->len, r, &err) : HW_OK;
+			hw_mqtt_msg_free(msg);
+			if(!mine) continue;
+			if(rc != HW_OK){
+				fprintf(stderr, "reply: %s\n", err.msg);
+				return -1;
+			}
+			return 0;
+		}
+	}
+	fprintf(stderr, "no reply to %s %s\n", what, payload);
+	return -1;
+}
+
+/* Asks and expects ok: true with the reply in *r (caller cleans up); false (printed) on no reply
+ * or an error reply. */
+static inline bool tc_rq_ok(tc_rq_t *q, const char *what, const char *payload, hw_reply_t *r)
+{
+	if(tc_rq_ask(q, what, payload, r) != 0) return false;
+	if(!r->ok) fprintf(stderr, "%s %s: %s: %s\n", what, payload, r->code_name, r->message);
+	return r->ok;
 }
 
 /* ------------------------------------------------------------------ the database */

@@ -17,89 +17,15 @@
 static tc_env_t env;
 static tc_pub_t pub;
 
-/* ------------------------------------------------------------------ a requester */
-
-typedef struct tq {
-	hw_mqtt_t *m;
-	char reply[160];
-	unsigned seq;
-} tq_t;
-
-static int tq_open(tq_t *q)
-{
-	hw_mqtt_opts_t o = HW_MQTT_OPTS_INIT;
-	hw_error_t err;
-	char id[64];
-
-	memset(q, 0, sizeof(*q));
-	hwt_unique_name(id, sizeof(id), "tq");
-	snprintf(q->reply, sizeof(q->reply), TC_ROOT "/reply/test/%s", id);
-	o.url = env.broker.url;
-	o.client_id = id;
-	if(hw_mqtt_new(&q->m, &o, &err) != HW_OK || hw_mqtt_connect(q->m, NULL, &err) != HW_OK ||
-			hw_mqtt_subscribe(q->m, q->reply, 1, &err) != HW_OK){
-		fprintf(stderr, "requester: %s\n", err.msg);
-		return -1;
-	}
-	return 0;
-}
-
-static void tq_close(tq_t *q)
-{
-	hw_mqtt_free(q->m);
-	q->m = NULL;
-}
-
-/* Sends payload to {root}/{what} ("q/sessions") with the MQTT 5 response topic and waits for the
- * reply (decoded into *r). 0 when a reply came within 8 s. */
-static int tq_ask(tq_t *q, const char *what, const char *payload, hw_reply_t *r)
-{
-	char topic[HW_TOPIC_MAX], corr[32];
-	hw_error_t err;
-	int64_t end;
-
-	*r = (hw_reply_t)HW_REPLY_INIT;
-	snprintf(topic, sizeof(topic), TC_ROOT "/%s", what);
-	snprintf(corr, sizeof(corr), "c%u", ++q->seq);
-	if(hw_mqtt_publish_req(q->m, topic, payload, strlen(payload), 1, q->reply, corr, strlen(corr), &err) != HW_OK){
-		fprintf(stderr, "request: %s\n", err.msg);
-		return -1;
-	}
-	end = hwt_now_ms() + 8000;
-	while(hwt_now_ms() < end){
-		hw_mqtt_msg_t *msg;
-		hw_mqtt_wait(q->m, 50);
-		while((msg = hw_mqtt_next(q->m))){
-			bool mine = msg->corr_len == strlen(corr) && memcmp(msg->corr, corr, msg->corr_len) == 0;
-			int rc = mine ? hw_reply_decode(msg->payload, msg->len, r, &err) : HW_OK;
-			hw_mqtt_msg_free(msg);
-			if(!mine) continue;
-			if(rc != HW_OK){
-				fprintf(stderr, "reply: %s\n", err.msg);
-				return -1;
-			}
-			return 0;
-		}
-	}
-	fprintf(stderr, "no reply to %s %s\n", what, payload);
-	return -1;
-}
-
-/* Asks and expects ok; returns the reply (caller cleans up) or fails the test. */
-static bool tq_ok(tq_t *q, const char *what, const char *payload, hw_reply_t *r)
-{
-	if(tq_ask(q, what, payload, r) != 0) return false;
-	if(!r->ok) fprintf(stderr, "%s %s: %s: %s\n", what, payload, r->code_name, r->message);
-	return r->ok;
-}
+/* ------------------------------------------------------------------ a requester (tc_rq_* in test_collector_common.h) */
 
 /* Asks and returns the error code name ("" when ok). */
-static const char *tq_code(tq_t *q, const char *what, const char *payload)
+static const char *tq_code(tc_rq_t *q, const char *what, const char *payload)
 {
 	static char code[HW_ID_MAX + 1];
 	hw_reply_t r;
 
-	if(tq_ask(q, what, payload, &r) != 0) return "(no reply)";
+	if(tc_rq_ask(q, what, payload, &r) != 0) return "(no reply)";
 	snprintf(code, sizeof(code), "%s", r.ok ? "" : r.code_name);
 	hw_reply_cleanup(&r);
 	return code;
@@ -107,16 +33,16 @@ static const char *tq_code(tq_t *q, const char *what, const char *payload)
 
 /* Asks; true when the reply is ok and holds needle (then *r is kept for the caller, who cleans
  * it up), else cleans up and returns false. */
-static bool reply_has(tq_t *q, const char *what, const char *payload, const char *needle, hw_reply_t *r)
+static bool reply_has(tc_rq_t *q, const char *what, const char *payload, const char *needle, hw_reply_t *r)
 {
-	if(tq_ask(q, what, payload, r) == 0 && r->ok && strstr(r->data, needle)) return true;
+	if(tc_rq_ask(q, what, payload, r) == 0 && r->ok && strstr(r->data, needle)) return true;
 	hw_reply_cleanup(r);
 	return false;
 }
 
 /* Pages q/sessions with filter members (JSON without braces, may be "") and limit; stores every
  * session id in ids (up to max); returns the count, -1 on failure. dup counts repeats. */
-static int tq_all(tq_t *q, const char *filter, int limit, char ids[][HW_ID_MAX + 1], int max, int *pages)
+static int tq_all(tc_rq_t *q, const char *filter, int limit, char ids[][HW_ID_MAX + 1], int max, int *pages)
 {
 	char cursor[HW_CURSOR_MAX + 1] = "", payload[1024];
 	int n = 0;
@@ -128,7 +54,7 @@ static int tq_all(tq_t *q, const char *filter, int limit, char ids[][HW_ID_MAX +
 		size_t pos = 0;
 		snprintf(payload, sizeof(payload), "{%s%s\"limit\":%d%s%s%s}", filter, filter[0] ? "," : "", limit,
 				cursor[0] ? ",\"cursor\":\"" : "", cursor, cursor[0] ? "\"" : "");
-		if(!tq_ok(q, "q/sessions", payload, &r)){
+		if(!tc_rq_ok(q, "q/sessions", payload, &r)){
 			hw_reply_cleanup(&r);
 			return -1;
 		}
@@ -146,7 +72,7 @@ static int tq_all(tq_t *q, const char *filter, int limit, char ids[][HW_ID_MAX +
 	}
 }
 
-static int tq_count(tq_t *q, const char *filter)
+static int tq_count(tc_rq_t *q, const char *filter)
 {
 	static char ids[600][HW_ID_MAX + 1];
 
@@ -195,14 +121,14 @@ static int seed(const char *mid, const char *sid, const char *project, const cha
 }
 
 /* The stored state of sid, as q/session answers it. */
-static bool session_is(tq_t *q, const char *sid, const char *state)
+static bool session_is(tc_rq_t *q, const char *sid, const char *state)
 {
 	char payload[128], st[32] = "";
 	hw_reply_t r;
 	hw_js_t doc;
 
 	snprintf(payload, sizeof(payload), "{\"session\":\"%s\",\"limit\":1}", sid);
-	if(tq_ask(q, "q/session", payload, &r) != 0) return false;
+	if(tc_rq_ask(q, "q/session", payload, &r) != 0) return false;
 	if(r.ok && hw_js_member(hw_js_of(r.data), "session", &doc)) hw_js_str_member(doc, "state", st, sizeof(st));
 	if(getenv("TQ_DEBUG") && strcmp(st, state) != 0)
 		fprintf(stderr, "%lld %s: %s (%s)\n", (long long)hwt_now_ms(), sid, st, r.ok ? "" : r.code_name);
@@ -232,7 +158,7 @@ static int suite_cleanup(void)
 
 static void TEST_each_query_and_filter(void)
 {
-	tq_t q;
+	tc_rq_t q;
 	hw_reply_t r;
 	hw_js_t data, v;
 	char name[64];
@@ -251,7 +177,7 @@ static void TEST_each_query_and_filter(void)
 	};
 	int64_t t0 = hw_time_ms();
 
-	CU_ASSERT_FATAL(tq_open(&q) == 0);
+	CU_ASSERT_FATAL(tc_rq_open(&q, env.broker.url) == 0);
 	for(size_t i = 0; i < sizeof(fleet) / sizeof(fleet[0]); i++)
 		CU_ASSERT_FATAL(seed(fleet[i].mid, fleet[i].sid, fleet[i].project, fleet[i].slot, fleet[i].what) == 0);
 	CU_ASSERT_FATAL(HWT_WAIT_UNTIL(tq_count(&q, "\"project\":\"fp-web\"") == 4 &&
@@ -285,7 +211,7 @@ static void TEST_each_query_and_filter(void)
 		CU_ASSERT_STRING_EQUAL(ids[3], "f-l1");
 	}
 	/* session: the document and its newest events, oldest first */
-	CU_ASSERT_FATAL(tq_ok(&q, "q/session", "{\"session\":\"f-c1\",\"limit\":2}", &r));
+	CU_ASSERT_FATAL(tc_rq_ok(&q, "q/session", "{\"session\":\"f-c1\",\"limit\":2}", &r));
 	data = hw_js_of(r.data);
 	CU_ASSERT(hw_js_path(data, "session.state", &v) && hw_js_string(v, name, sizeof(name)) && strcmp(name, "crashed") == 0);
 	CU_ASSERT(hw_js_path(data, "session.exit.code", &v));
@@ -303,7 +229,7 @@ static void TEST_each_query_and_filter(void)
 	}
 	hw_reply_cleanup(&r);
 	/* events of a session: its transitions and agent events in time order */
-	CU_ASSERT_FATAL(tq_ok(&q, "q/events", "{\"session\":\"f-c1\"}", &r));
+	CU_ASSERT_FATAL(tc_rq_ok(&q, "q/events", "{\"session\":\"f-c1\"}", &r));
 	{
 		size_t pos = 0;
 		hw_js_t list, ev;
@@ -326,7 +252,7 @@ static void TEST_each_query_and_filter(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.data, "\"project\":\"fp-web\""));
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.data, "\"lost\":1"));
 	hw_reply_cleanup(&r);
-	CU_ASSERT_FATAL(tq_ok(&q, "q/projects", "{}", &r));
+	CU_ASSERT_FATAL(tc_rq_ok(&q, "q/projects", "{}", &r));
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.data, "\"fp-api\""));
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.data, "\"fp-web\""));
 	hw_reply_cleanup(&r);
@@ -335,7 +261,7 @@ static void TEST_each_query_and_filter(void)
 	hw_reply_cleanup(&r);
 	CU_ASSERT_STRING_EQUAL(tq_code(&q, "q/machines", "{\"machine\":\"fm-none\"}"), "unknown_session");
 	/* stats: the collector's counters, by project or machine */
-	CU_ASSERT_FATAL(tq_ok(&q, "q/stats", "{\"project\":\"fp-web\"}", &r));
+	CU_ASSERT_FATAL(tc_rq_ok(&q, "q/stats", "{\"project\":\"fp-web\"}", &r));
 	data = hw_js_of(r.data);
 	CU_ASSERT(hw_js_path(data, "counts.active", &v) && v.n == 1 && v.p[0] == '2');
 	CU_ASSERT(hw_js_path(data, "counts.crashed", &v) && v.n == 1 && v.p[0] == '1');
@@ -343,11 +269,11 @@ static void TEST_each_query_and_filter(void)
 	CU_ASSERT(hw_js_path(data, "rates.received_per_s_10s", &v));
 	CU_ASSERT(hw_js_int_member(data, "received", 0) >= 8);
 	hw_reply_cleanup(&r);
-	CU_ASSERT_FATAL(tq_ok(&q, "q/stats", "", &r)); /* an empty payload is {} */
+	CU_ASSERT_FATAL(tc_rq_ok(&q, "q/stats", "", &r)); /* an empty payload is {} */
 	CU_ASSERT(hw_js_int_member(hw_js_of(r.data), "sessions", 0) >= 8);
 	CU_ASSERT(hw_js_path(hw_js_of(r.data), "detections.crashed", &v));
 	hw_reply_cleanup(&r);
-	tq_close(&q);
+	tc_rq_close(&q);
 }
 
 /* A second client keeps changing sessions while the first pages through them. */
@@ -370,13 +296,13 @@ static void *churn(void *arg)
 static void TEST_paging_returns_every_session_once(void)
 {
 	static char ids[400][HW_ID_MAX + 1];
-	tq_t q;
+	tc_rq_t q;
 	pthread_t th;
 	int n, pages;
 	bool seen[250] = {false};
 	int dups = 0, foreign = 0;
 
-	CU_ASSERT_FATAL(tq_open(&q) == 0);
+	CU_ASSERT_FATAL(tc_rq_open(&q, env.broker.url) == 0);
 	for(int i = 0; i < 250; i++){
 		char sid[32];
 		snprintf(sid, sizeof(sid), "pg-%03d", i);
@@ -406,15 +332,15 @@ static void TEST_paging_returns_every_session_once(void)
 	/* the next tests start once the store caught up with the churn */
 	CU_ASSERT_FATAL(seed("pgm", "pg-marker", "pg-proj", "1", SEED_STARTING) == 0);
 	CU_ASSERT(HWT_WAIT_UNTIL(session_is(&q, "pg-marker", "starting"), 60000));
-	tq_close(&q);
+	tc_rq_close(&q);
 }
 
 static void TEST_bad_filters_and_unknown_sessions(void)
 {
-	tq_t q;
+	tc_rq_t q;
 	hw_reply_t r;
 
-	CU_ASSERT_FATAL(tq_open(&q) == 0);
+	CU_ASSERT_FATAL(tc_rq_open(&q, env.broker.url) == 0);
 	CU_ASSERT_STRING_EQUAL(tq_code(&q, "q/sessions", "{\"states\":[\"sleeping\"]}"), "bad_filter");
 	CU_ASSERT_STRING_EQUAL(tq_code(&q, "q/sessions", "{\"limit\":0}"), "bad_filter");
 	CU_ASSERT_STRING_EQUAL(tq_code(&q, "q/sessions", "{\"limit\":5000}"), "bad_filter");
@@ -436,10 +362,10 @@ static void TEST_bad_filters_and_unknown_sessions(void)
 	CU_ASSERT_STRING_EQUAL(tq_code(&q, "q/sessions", "{\"$where\":1}"), "bad_request");
 	CU_ASSERT_STRING_EQUAL(tq_code(&q, "q/sessions", "not json"), "bad_request");
 	/* the message names what is wrong */
-	CU_ASSERT_FATAL(tq_ask(&q, "q/sessions", "{\"states\":[\"sleeping\"]}", &r) == 0);
+	CU_ASSERT_FATAL(tc_rq_ask(&q, "q/sessions", "{\"states\":[\"sleeping\"]}", &r) == 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.message, "sleeping"));
 	hw_reply_cleanup(&r);
-	tq_close(&q);
+	tc_rq_close(&q);
 }
 
 /* MQTT 3.1.1 requesters: reply_to and corr in the JSON; both given: the MQTT 5 properties win; no
@@ -452,7 +378,7 @@ static void TEST_reply_paths(void)
 	char id[64], reply[160], payload[512];
 	hw_mqtt_msg_t *msg = NULL;
 	hw_reply_t r;
-	tq_t q;
+	tc_rq_t q;
 	int64_t end;
 
 	hwt_unique_name(id, sizeof(id), "tq311");
@@ -492,8 +418,8 @@ static void TEST_reply_paths(void)
 	hw_mqtt_free(m);
 
 	/* both: the MQTT 5 response topic wins, its correlation data comes back, no "corr" member */
-	CU_ASSERT_FATAL(tq_open(&q) == 0);
-	CU_ASSERT_FATAL(tq_ok(&q, "q/stats", "{\"reply_to\":\"" TC_ROOT "/reply/test/elsewhere\",\"corr\":\"json\"}", &r));
+	CU_ASSERT_FATAL(tc_rq_open(&q, env.broker.url) == 0);
+	CU_ASSERT_FATAL(tc_rq_ok(&q, "q/stats", "{\"reply_to\":\"" TC_ROOT "/reply/test/elsewhere\",\"corr\":\"json\"}", &r));
 	CU_ASSERT_STRING_EQUAL(r.corr, "");
 	hw_reply_cleanup(&r);
 	/* a reply topic outside {root}/reply/ is never answered, but the command runs */
@@ -507,7 +433,7 @@ static void TEST_reply_paths(void)
 		CU_ASSERT_FATAL(hw_mqtt_publish(p, TC_ROOT "/cmd/clear", fail, strlen(fail), 1, false, &err) == HW_OK);
 	}
 	CU_ASSERT(HWT_WAIT_UNTIL(session_is(&q, "rp-1", "cleared"), 10000));
-	tq_close(&q);
+	tc_rq_close(&q);
 }
 
 /* ------------------------------------------------------------------ claims */
@@ -525,26 +451,26 @@ typedef struct claimer {
 static void *claim_thread(void *arg)
 {
 	claimer_t *cl = arg;
-	tq_t q;
+	tc_rq_t q;
 	hw_reply_t r;
 	char payload[256];
 
 	cl->rc = -1;
-	if(tq_open(&q) != 0){
+	if(tc_rq_open(&q, env.broker.url) != 0){
 		pthread_barrier_wait(cl->go);
 		return NULL;
 	}
 	snprintf(payload, sizeof(payload), "{\"session\":\"%s\",\"claimant\":\"restarter-%d\",\"lease_ms\":30000}", cl->sid,
 			cl->idx);
 	pthread_barrier_wait(cl->go);
-	if(tq_ask(&q, "cmd/claim", payload, &r) == 0){
+	if(tc_rq_ask(&q, "cmd/claim", payload, &r) == 0){
 		cl->rc = 0;
 		cl->ok = r.ok;
 		snprintf(cl->code, sizeof(cl->code), "%s", r.code_name);
 		if(r.ok) hw_js_str_member(hw_js_of(r.data), "token", cl->token, sizeof(cl->token));
 		hw_reply_cleanup(&r);
 	}
-	tq_close(&q);
+	tc_rq_close(&q);
 	return NULL;
 }
 
@@ -554,9 +480,9 @@ static void TEST_eight_racing_claims_one_winner(void)
 	pthread_t th[8];
 	claimer_t cl[8];
 	int winners = 0, conflicts = 0;
-	tq_t q;
+	tc_rq_t q;
 
-	CU_ASSERT_FATAL(tq_open(&q) == 0);
+	CU_ASSERT_FATAL(tc_rq_open(&q, env.broker.url) == 0);
 	CU_ASSERT_FATAL(seed("cl-m", "race-1", "cl", "1", SEED_CRASHED) == 0);
 	CU_ASSERT_FATAL(HWT_WAIT_UNTIL(session_is(&q, "race-1", "crashed"), 10000));
 	pthread_barrier_init(&go, NULL, 8);
@@ -586,22 +512,22 @@ static void TEST_eight_racing_claims_one_winner(void)
 	/* the document names the winner and its token */
 	{
 		hw_reply_t r;
-		CU_ASSERT_FATAL(tq_ok(&q, "q/session", "{\"session\":\"race-1\",\"limit\":1}", &r));
+		CU_ASSERT_FATAL(tc_rq_ok(&q, "q/session", "{\"session\":\"race-1\",\"limit\":1}", &r));
 		for(int i = 0; i < 8; i++){
 			if(cl[i].ok) CU_ASSERT_PTR_NOT_NULL(strstr(r.data, cl[i].token));
 		}
 		hw_reply_cleanup(&r);
 	}
-	tq_close(&q);
+	tc_rq_close(&q);
 }
 
 static void TEST_lease_expiry_release_and_tokens(void)
 {
-	tq_t q;
+	tc_rq_t q;
 	hw_reply_t r;
 	char token1[HW_ID_MAX + 1], token2[HW_ID_MAX + 1], payload[256];
 
-	CU_ASSERT_FATAL(tq_open(&q) == 0);
+	CU_ASSERT_FATAL(tc_rq_open(&q, env.broker.url) == 0);
 	CU_ASSERT_FATAL(seed("cl-m", "lease-1", "cl", "2", SEED_LOST) == 0);
 	CU_ASSERT_FATAL(HWT_WAIT_UNTIL(session_is(&q, "lease-1", "lost"), 10000));
 	/* a live session cannot be claimed, a completed one neither */
@@ -614,7 +540,7 @@ static void TEST_lease_expiry_release_and_tokens(void)
 	/* claim with a short lease (long enough for the two conflicting requests below to be
 	 * answered inside it on a loaded machine: each costs a few store round trips) */
 	int64_t claimed_at = hwt_now_ms();
-	CU_ASSERT_FATAL(tq_ok(&q, "cmd/claim", "{\"session\":\"lease-1\",\"claimant\":\"m-a\",\"lease_ms\":3000}", &r));
+	CU_ASSERT_FATAL(tc_rq_ok(&q, "cmd/claim", "{\"session\":\"lease-1\",\"claimant\":\"m-a\",\"lease_ms\":3000}", &r));
 	hw_js_str_member(hw_js_of(r.data), "token", token1, sizeof(token1));
 	CU_ASSERT_EQUAL(hw_js_int_member(hw_js_of(r.data), "generation", 0), 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.data, "\"stored\":true"));
@@ -627,7 +553,7 @@ static void TEST_lease_expiry_release_and_tokens(void)
 		int64_t left = claimed_at + 3100 - hwt_now_ms();
 		if(left > 0) hwt_sleep_ms((int)left);
 	}
-	CU_ASSERT_FATAL(tq_ok(&q, "cmd/claim", "{\"session\":\"lease-1\",\"claimant\":\"m-b\",\"lease_ms\":60000}", &r));
+	CU_ASSERT_FATAL(tc_rq_ok(&q, "cmd/claim", "{\"session\":\"lease-1\",\"claimant\":\"m-b\",\"lease_ms\":60000}", &r));
 	hw_js_str_member(hw_js_of(r.data), "token", token2, sizeof(token2));
 	CU_ASSERT_EQUAL(hw_js_int_member(hw_js_of(r.data), "generation", 0), 2);
 	CU_ASSERT(strcmp(token1, token2) != 0);
@@ -637,34 +563,34 @@ static void TEST_lease_expiry_release_and_tokens(void)
 	snprintf(payload, sizeof(payload), "{\"session\":\"lease-1\",\"token\":\"%s\"}", token1);
 	CU_ASSERT_STRING_EQUAL(tq_code(&q, "cmd/release", payload), "conflict");
 	snprintf(payload, sizeof(payload), "{\"session\":\"lease-1\",\"token\":\"%s\"}", token2);
-	CU_ASSERT_FATAL(tq_ok(&q, "cmd/release", payload, &r));
+	CU_ASSERT_FATAL(tc_rq_ok(&q, "cmd/release", payload, &r));
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.data, "\"state\":\"cleared\""));
 	hw_reply_cleanup(&r);
 	CU_ASSERT(session_is(&q, "lease-1", "cleared"));
 	/* released: claimable at once */
-	CU_ASSERT_FATAL(tq_ok(&q, "cmd/claim", "{\"session\":\"lease-1\",\"claimant\":\"m-c\"}", &r));
+	CU_ASSERT_FATAL(tc_rq_ok(&q, "cmd/claim", "{\"session\":\"lease-1\",\"claimant\":\"m-c\"}", &r));
 	CU_ASSERT_EQUAL(hw_js_int_member(hw_js_of(r.data), "generation", 0), 3);
 	hw_reply_cleanup(&r);
 	/* an idle lease expires by itself (the collector's timer): back to cleared */
 	CU_ASSERT_FATAL(seed("cl-m", "lease-2", "cl", "5", SEED_CRASHED) == 0);
 	CU_ASSERT_FATAL(HWT_WAIT_UNTIL(session_is(&q, "lease-2", "crashed"), 10000));
-	CU_ASSERT_FATAL(tq_ok(&q, "cmd/claim", "{\"session\":\"lease-2\",\"claimant\":\"m-a\",\"lease_ms\":300}", &r));
+	CU_ASSERT_FATAL(tc_rq_ok(&q, "cmd/claim", "{\"session\":\"lease-2\",\"claimant\":\"m-a\",\"lease_ms\":300}", &r));
 	hw_reply_cleanup(&r);
 	CU_ASSERT(session_is(&q, "lease-2", "recovering"));
 	CU_ASSERT(HWT_WAIT_UNTIL(session_is(&q, "lease-2", "cleared"), 5000));
-	tq_close(&q);
+	tc_rq_close(&q);
 }
 
 /* ------------------------------------------------------------------ fail, clear */
 
-static bool has_event(tq_t *q, const char *sid, const char *needle1, const char *needle2)
+static bool has_event(tc_rq_t *q, const char *sid, const char *needle1, const char *needle2)
 {
 	char payload[128];
 	hw_reply_t r;
 	bool found = false;
 
 	snprintf(payload, sizeof(payload), "{\"session\":\"%s\",\"limit\":1000}", sid);
-	if(tq_ask(q, "q/events", payload, &r) != 0) return false;
+	if(tc_rq_ask(q, "q/events", payload, &r) != 0) return false;
 	if(r.ok){
 		hw_js_t list, ev;
 		size_t pos = 0;
@@ -723,31 +649,31 @@ static bool one_has(one_watch_t *w, const char *needle, const char *alert)
 
 static void TEST_fail_and_clear_with_audit(void)
 {
-	tq_t q;
+	tc_rq_t q;
 	one_watch_t *w = calloc(1, sizeof(*w));
 	hw_reply_t r;
 	const char *cmd[] = {"sh", "-c", "exit 3", NULL};
 	pid_t agent;
 
 	CU_ASSERT_FATAL(w && one_open(w, "fc-1") == 0);
-	CU_ASSERT_FATAL(tq_open(&q) == 0);
+	CU_ASSERT_FATAL(tc_rq_open(&q, env.broker.url) == 0);
 	/* a real agent whose child exits 3 */
 	agent = tc_agent(&env, "fc-m", "fc-1", 200, cmd);
 	CU_ASSERT_FATAL(agent > 0);
 	CU_ASSERT_FATAL(hwt_wait_pid(agent, 15000, NULL) == 0);
 	CU_ASSERT_FATAL(HWT_WAIT_UNTIL(session_is(&q, "fc-1", "crashed"), 10000));
-	CU_ASSERT_FATAL(tq_ok(&q, "cmd/fail", "{\"session\":\"fc-1\",\"reason\":\"the branch was deleted\"}", &r));
+	CU_ASSERT_FATAL(tc_rq_ok(&q, "cmd/fail", "{\"session\":\"fc-1\",\"reason\":\"the branch was deleted\"}", &r));
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.data, "\"state\":\"failed\",\"cause\":\"operator\",\"from\":\"crashed\""));
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.data, "\"stored\":true"));
 	hw_reply_cleanup(&r);
 	CU_ASSERT(session_is(&q, "fc-1", "failed"));
 	CU_ASSERT(HWT_WAIT_UNTIL(one_has(w, "\"state\":\"failed\",\"cause\":\"operator\"", "\"alert\":\"failed\""), 5000));
 	/* again: nothing changes, still ok */
-	CU_ASSERT_FATAL(tq_ok(&q, "cmd/fail", "{\"session\":\"fc-1\"}", &r));
+	CU_ASSERT_FATAL(tc_rq_ok(&q, "cmd/fail", "{\"session\":\"fc-1\"}", &r));
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.data, "\"changed\":false"));
 	hw_reply_cleanup(&r);
 	CU_ASSERT_STRING_EQUAL(tq_code(&q, "cmd/claim", "{\"session\":\"fc-1\",\"claimant\":\"x\"}"), "not_recoverable");
-	CU_ASSERT_FATAL(tq_ok(&q, "cmd/clear", "{\"session\":\"fc-1\",\"reason\":\"ready again\"}", &r));
+	CU_ASSERT_FATAL(tc_rq_ok(&q, "cmd/clear", "{\"session\":\"fc-1\",\"reason\":\"ready again\"}", &r));
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.data, "\"state\":\"cleared\",\"cause\":\"operator\",\"from\":\"failed\""));
 	hw_reply_cleanup(&r);
 	CU_ASSERT(HWT_WAIT_UNTIL(one_has(w, "\"state\":\"cleared\",\"cause\":\"operator\"", NULL), 5000));
@@ -769,7 +695,7 @@ static void TEST_fail_and_clear_with_audit(void)
 	CU_ASSERT(session_is(&q, "fc-live", "failed"));
 	hw_mqtt_free(w->m);
 	free(w);
-	tq_close(&q);
+	tc_rq_close(&q);
 }
 
 /* ------------------------------------------------------------------ pause */
@@ -798,7 +724,7 @@ static void TEST_pause_and_unpause(void)
 	hw_error_t err;
 	char id[64];
 	retained_t rt;
-	tq_t q;
+	tc_rq_t q;
 	hw_reply_t r;
 	hw_pause_t p;
 
@@ -806,7 +732,7 @@ static void TEST_pause_and_unpause(void)
 
 	memset(&rt, 0, sizeof(rt));
 	snprintf(since, sizeof(since), "{\"updated_since\":%lld,\"limit\":1000}", (long long)hw_time_ms() - 1000);
-	CU_ASSERT_FATAL(tq_open(&q) == 0);
+	CU_ASSERT_FATAL(tc_rq_open(&q, env.broker.url) == 0);
 	hwt_unique_name(id, sizeof(id), "tqpause");
 	o.url = env.broker.url;
 	o.client_id = id;
@@ -814,7 +740,7 @@ static void TEST_pause_and_unpause(void)
 			hw_mqtt_subscribe(m, TC_ROOT "/state/pause", 1, &err) == HW_OK &&
 			hw_mqtt_subscribe(m, TC_ROOT "/state/p/pz-proj", 1, &err) == HW_OK);
 	/* global, with a resume time */
-	CU_ASSERT_FATAL(tq_ok(&q, "cmd/pause", "{\"reason\":\"API rate limit\",\"resume_at\":4102444800000}", &r));
+	CU_ASSERT_FATAL(tc_rq_ok(&q, "cmd/pause", "{\"reason\":\"API rate limit\",\"resume_at\":4102444800000}", &r));
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.data, "\"scope\":\"global\""));
 	hw_reply_cleanup(&r);
 	CU_ASSERT(HWT_WAIT_UNTIL((take_retained(m, &rt), strstr(rt.pause, "API rate limit") != NULL), 5000));
@@ -823,21 +749,21 @@ static void TEST_pause_and_unpause(void)
 	CU_ASSERT_EQUAL(p.resume_at, 4102444800000LL);
 	CU_ASSERT(hw_pause_active(&p, hw_time_ms()));
 	/* a project with no session yet: its rollup carries the pause */
-	CU_ASSERT_FATAL(tq_ok(&q, "cmd/pause", "{\"project\":\"pz-proj\",\"reason\":\"maintenance\"}", &r));
+	CU_ASSERT_FATAL(tc_rq_ok(&q, "cmd/pause", "{\"project\":\"pz-proj\",\"reason\":\"maintenance\"}", &r));
 	hw_reply_cleanup(&r);
 	CU_ASSERT(HWT_WAIT_UNTIL((take_retained(m, &rt), strstr(rt.project, "maintenance") != NULL), 5000));
 	CU_ASSERT_FATAL(hw_pause_from_project(rt.project, strlen(rt.project), &p, &err) == HW_OK);
 	CU_ASSERT(p.paused);
 	/* unpause both */
-	CU_ASSERT_FATAL(tq_ok(&q, "cmd/unpause", "{}", &r));
+	CU_ASSERT_FATAL(tc_rq_ok(&q, "cmd/unpause", "{}", &r));
 	hw_reply_cleanup(&r);
 	CU_ASSERT(HWT_WAIT_UNTIL((take_retained(m, &rt), strstr(rt.pause, "\"paused\":false") != NULL), 5000));
-	CU_ASSERT_FATAL(tq_ok(&q, "cmd/unpause", "{\"project\":\"pz-proj\"}", &r));
+	CU_ASSERT_FATAL(tc_rq_ok(&q, "cmd/unpause", "{\"project\":\"pz-proj\"}", &r));
 	hw_reply_cleanup(&r);
 	CU_ASSERT(HWT_WAIT_UNTIL(
 			(take_retained(m, &rt), rt.project[0] == '\0' || strstr(rt.project, "\"pause\"") == NULL), 5000));
 	/* paused again, then the collector restarts: it loads the pause and republishes it */
-	CU_ASSERT_FATAL(tq_ok(&q, "cmd/pause", "{\"project\":\"pz-proj\",\"reason\":\"still down\"}", &r));
+	CU_ASSERT_FATAL(tc_rq_ok(&q, "cmd/pause", "{\"project\":\"pz-proj\",\"reason\":\"still down\"}", &r));
 	hw_reply_cleanup(&r);
 	CU_ASSERT(HWT_WAIT_UNTIL((take_retained(m, &rt), strstr(rt.project, "still down") != NULL), 5000));
 	tc_collector_kill(&env, SIGTERM);
@@ -845,12 +771,12 @@ static void TEST_pause_and_unpause(void)
 	CU_ASSERT_FATAL(tc_collector_start(&env, NULL) == 0);
 	CU_ASSERT(HWT_WAIT_UNTIL((take_retained(m, &rt), strstr(rt.project, "still down") != NULL), 5000));
 	/* and the audit has every pause */
-	CU_ASSERT_FATAL(tq_ok(&q, "q/events", since, &r));
+	CU_ASSERT_FATAL(tc_rq_ok(&q, "q/events", since, &r));
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.data, "\"cmd\":\"pause\""));
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.data, "\"cmd\":\"unpause\""));
 	hw_reply_cleanup(&r);
 	hw_mqtt_free(m);
-	tq_close(&q);
+	tc_rq_close(&q);
 }
 
 int main(void)

@@ -32,64 +32,6 @@ typedef struct model {
 static model_t model[N_ALL];
 static int n_model;
 
-/* ------------------------------------------------------------------ a requester */
-
-typedef struct tq {
-	hw_mqtt_t *m;
-	char reply[160];
-	unsigned seq;
-} tq_t;
-
-static int tq_open(tq_t *q)
-{
-	hw_mqtt_opts_t o = HW_MQTT_OPTS_INIT;
-	hw_error_t err;
-	char id[64];
-
-	memset(q, 0, sizeof(*q));
-	hwt_unique_name(id, sizeof(id), "tqx");
-	snprintf(q->reply, sizeof(q->reply), TC_ROOT "/reply/test/%s", id);
-	o.url = env.broker.url;
-	o.client_id = id;
-	if(hw_mqtt_new(&q->m, &o, &err) != HW_OK || hw_mqtt_connect(q->m, NULL, &err) != HW_OK ||
-			hw_mqtt_subscribe(q->m, q->reply, 1, &err) != HW_OK){
-		fprintf(stderr, "requester: %s\n", err.msg);
-		return -1;
-	}
-	return 0;
-}
-
-/* Sends payload to {root}/{what} and waits up to 8 s for the ok reply (*r: caller cleans up).
- * false on no reply or an error reply. */
-static bool tq_ok(tq_t *q, const char *what, const char *payload, hw_reply_t *r)
-{
-	char topic[HW_TOPIC_MAX], corr[32];
-	hw_error_t err;
-	int64_t end;
-
-	*r = (hw_reply_t)HW_REPLY_INIT;
-	snprintf(topic, sizeof(topic), TC_ROOT "/%s", what);
-	snprintf(corr, sizeof(corr), "c%u", ++q->seq);
-	if(hw_mqtt_publish_req(q->m, topic, payload, strlen(payload), 1, q->reply, corr, strlen(corr), &err) != HW_OK)
-		return false;
-	end = hwt_now_ms() + 8000;
-	while(hwt_now_ms() < end){
-		hw_mqtt_msg_t *msg;
-		hw_mqtt_wait(q->m, 50);
-		while((msg = hw_mqtt_next(q->m))){
-			bool mine = msg->corr_len == strlen(corr) && memcmp(msg->corr, corr, msg->corr_len) == 0;
-			int rc = mine ? hw_reply_decode(msg->payload, msg->len, r, &err) : HW_OK;
-			hw_mqtt_msg_free(msg);
-			if(!mine) continue;
-			if(rc != HW_OK) return false;
-			if(!r->ok) fprintf(stderr, "%s %s: %s: %s\n", what, payload, r->code_name, r->message);
-			return r->ok;
-		}
-	}
-	fprintf(stderr, "no reply to %s %s\n", what, payload);
-	return false;
-}
-
 /* ------------------------------------------------------------------ listings */
 
 typedef struct row {
@@ -99,7 +41,7 @@ typedef struct row {
 
 /* Pages q/sessions with filter members (JSON without braces, may be "") and limit into rows
  * (up to max); returns the count, -1 on failure. */
-static int list(tq_t *q, const char *filter, int limit, row_t *rows, int max)
+static int list(tc_rq_t *q, const char *filter, int limit, row_t *rows, int max)
 {
 	char cursor[HW_CURSOR_MAX + 1] = "", payload[1024];
 	int n = 0;
@@ -110,7 +52,7 @@ static int list(tq_t *q, const char *filter, int limit, row_t *rows, int max)
 		size_t pos = 0;
 		snprintf(payload, sizeof(payload), "{%s%s\"limit\":%d%s%s%s}", filter, filter[0] ? "," : "", limit,
 				cursor[0] ? ",\"cursor\":\"" : "", cursor, cursor[0] ? "\"" : "");
-		if(!tq_ok(q, "q/sessions", payload, &r)){
+		if(!tc_rq_ok(q, "q/sessions", payload, &r)){
 			hw_reply_cleanup(&r);
 			return -1;
 		}
@@ -134,7 +76,7 @@ static int list(tq_t *q, const char *filter, int limit, row_t *rows, int max)
 }
 
 /* q/session of sid into *row; false when it does not answer ok. */
-static bool one(tq_t *q, const char *sid, row_t *row)
+static bool one(tc_rq_t *q, const char *sid, row_t *row)
 {
 	char payload[128];
 	hw_reply_t r;
@@ -143,7 +85,7 @@ static bool one(tq_t *q, const char *sid, row_t *row)
 
 	memset(row, 0, sizeof(*row));
 	snprintf(payload, sizeof(payload), "{\"session\":\"%s\",\"limit\":1}", sid);
-	ok = tq_ok(q, "q/session", payload, &r) && hw_js_member(hw_js_of(r.data), "session", &doc);
+	ok = tc_rq_ok(q, "q/session", payload, &r) && hw_js_member(hw_js_of(r.data), "session", &doc);
 	if(ok){
 		hw_js_str_member(doc, "session", row->sid, sizeof(row->sid));
 		hw_js_str_member(doc, "state", row->state, sizeof(row->state));
@@ -165,7 +107,7 @@ static const model_t *model_find(const char *sid)
 /* The full check: paging through everything with limit 7 returns every live session of the
  * model exactly once, in id order, with the published state and heartbeat seq, and the same
  * state and version as q/session. Prints the first difference when verbose. */
-static bool all_agree(tq_t *q, bool verbose)
+static bool all_agree(tc_rq_t *q, bool verbose)
 {
 	static row_t rows[N_ALL + 16];
 	int n = list(q, "", 7, rows, N_ALL + 16), live = 0;
@@ -199,7 +141,7 @@ static bool all_agree(tq_t *q, bool verbose)
 }
 
 /* The number of sessions q/sessions lists for filter (-1 on failure). */
-static int count(tq_t *q, const char *filter)
+static int count(tc_rq_t *q, const char *filter)
 {
 	static row_t rows[N_ALL + 16];
 
@@ -207,7 +149,7 @@ static int count(tq_t *q, const char *filter)
 }
 
 /* True when q/sessions with filter lists sid. */
-static bool listed(tq_t *q, const char *filter, const char *sid)
+static bool listed(tc_rq_t *q, const char *filter, const char *sid)
 {
 	static row_t rows[N_ALL + 16];
 	int n = list(q, filter, 50, rows, N_ALL + 16);
@@ -220,7 +162,7 @@ static bool listed(tq_t *q, const char *filter, const char *sid)
 
 /* Waits until the full check passes (heartbeat-only changes reach the index up to 250 ms
  * later); on a timeout prints why once more and fails. */
-static bool wait_agree(tq_t *q, int timeout_ms)
+static bool wait_agree(tc_rq_t *q, int timeout_ms)
 {
 	if(HWT_WAIT_UNTIL(all_agree(q, false), timeout_ms)) return true;
 	all_agree(q, true);
@@ -359,7 +301,7 @@ static int foreign_page(void)
 }
 
 /* True when q/sessions lists PROBE (it read `sessions`, not the index). */
-static bool lists_probe(tq_t *q)
+static bool lists_probe(tc_rq_t *q)
 {
 	return listed(q, "", PROBE);
 }
@@ -386,12 +328,12 @@ static void TEST_sessions_listing_follows_every_change_and_a_restart(void)
 {
 	static const char *const machines[] = {"xm-1", "xm-2", "xm-3"};
 	static const char *const projects[] = {"xp-web", "xp-api", "xp-cli", "xp-doc"};
-	tq_t q;
+	tc_rq_t q;
 	hw_reply_t r;
 	row_t o;
 	int crashed = 0;
 
-	CU_ASSERT_FATAL(tq_open(&q) == 0);
+	CU_ASSERT_FATAL(tc_rq_open(&q, env.broker.url) == 0);
 	/* births: two of three get a heartbeat (active), the rest stay starting */
 	for(int i = 0; i < N_FIRST; i++){
 		char sid[32];
@@ -420,7 +362,7 @@ static void TEST_sessions_listing_follows_every_change_and_a_restart(void)
 		CU_ASSERT_FATAL(exited(&model[i], 5) == 0); /* crashed, then failed by the operator */
 		CU_ASSERT_FATAL(HWT_WAIT_UNTIL(one(&q, model[i].sid, &o) && strcmp(o.state, "crashed") == 0, 10000));
 		snprintf(payload, sizeof(payload), "{\"session\":\"%s\",\"reason\":\"test\"}", model[i].sid);
-		CU_ASSERT_FATAL(tq_ok(&q, "cmd/fail", payload, &r));
+		CU_ASSERT_FATAL(tc_rq_ok(&q, "cmd/fail", payload, &r));
 		hw_reply_cleanup(&r);
 		model[i].state = "failed";
 		/* once q/session shows a transition, q/sessions shows it too: no waiting */
@@ -487,7 +429,7 @@ static void TEST_sessions_listing_follows_every_change_and_a_restart(void)
 	CU_ASSERT_FATAL(probe("x-000") == 0);
 	CU_ASSERT(HWT_WAIT_UNTIL(!lists_probe(&q), 30000));
 	CU_ASSERT_FATAL(probe(NULL) == 0);
-	hw_mqtt_free(q.m);
+	tc_rq_close(&q);
 }
 
 int main(void)
