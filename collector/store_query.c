@@ -176,10 +176,31 @@ static int64_t doc_time(const bson_t *doc, const char *key)
 typedef struct page {
 	jbuf_t b;
 	size_t budget;
+	int64_t limit;
 	int64_t n;
 	bool more;
+	bool too_big; /* one document alone is over the budget: big_id */
+	char big_id[HW_EVENT_KEY_MAX];
 	char last[HW_CURSOR_MAX + 1]; /* cursor key of the last document included */
 } page_t;
+
+/* Starts an empty page of at most limit documents and budget bytes, opened with head
+ * ("{\"sessions\":["). */
+static void page_init(page_t *pg, size_t budget, int64_t limit, const char *head)
+{
+	memset(pg, 0, sizeof(*pg));
+	pg->budget = budget;
+	pg->limit = limit;
+	jb_puts(&pg->b, head);
+}
+
+/* True (and more is set) when the page holds its limit: the next document is not read. */
+static bool page_full(page_t *pg)
+{
+	if(pg->n < pg->limit) return false;
+	pg->more = true;
+	return true;
+}
 
 /* Adds one document's JSON to the page. Returns 1 when added, 0 when the page is full (more),
  * -1 when this first document alone is over the budget. */
@@ -194,6 +215,21 @@ static int page_add(page_t *pg, const char *json, size_t len)
 	jb_add(&pg->b, json, len);
 	pg->n++;
 	return 1;
+}
+
+/* Offers one document (id names it in the error when it alone is too big; key is its cursor
+ * key). True to go on reading; false when the page is full or the document is too big. */
+static bool page_take(page_t *pg, const char *json, size_t len, const char *id, const char *key)
+{
+	int r = page_add(pg, json, len);
+
+	if(r < 0){
+		pg->too_big = true;
+		snprintf(pg->big_id, sizeof(pg->big_id), "%s", id);
+	}
+	if(r <= 0) return false;
+	snprintf(pg->last, sizeof(pg->last), "%s", key);
+	return true;
 }
 
 /* Closes the array and adds "count" and, when there is more, "next_cursor". */
@@ -211,6 +247,19 @@ static int too_large(hw_error_t *err, const char *what, const char *id)
 {
 	return hw_error_set(err, HW_ERR_INVAL, "%s %s is larger than a reply may be (the broker's message size limit)", what,
 			id ? id : "?");
+}
+
+/* Ends a page read with rc: the reply JSON into *out (a cursor of kind when there is more), or
+ * the error (what names the kind of document that was too big). Frees the page on failure. */
+static int page_finish(page_t *pg, int rc, const char *what, char kind, char **out, hw_error_t *err)
+{
+	if(rc == HW_OK && pg->too_big) rc = too_large(err, what, pg->big_id);
+	if(rc != HW_OK){
+		free(pg->b.p);
+		return rc;
+	}
+	page_end(pg, kind);
+	return jb_finish(&pg->b, out, err);
 }
 
 static void append_date_gte(bson_t *filter, const char *key, int64_t since)
@@ -251,41 +300,24 @@ static int run_find(hw_qstore_t *qs, const char *coll_name, const bson_t *filter
 
 /* ------------------------------------------------------------------ q/sessions */
 
-typedef struct sess_ctx {
-	page_t pg;
-	int64_t limit;
-	bool too_big;
-	char big_id[HW_ID_MAX + 1];
-} sess_ctx_t;
-
 static bool sessions_doc(void *ctx, const bson_t *doc)
 {
-	sess_ctx_t *x = ctx;
+	page_t *pg = ctx;
 	const char *id = doc_id(doc);
 	size_t len;
 	char *json;
-	int r;
+	bool more;
 
 	if(!id) return true;
-	if(x->pg.n == x->limit){
-		x->pg.more = true;
-		return false;
-	}
+	if(page_full(pg)) return false;
 	json = hw__store_session_json(doc, NULL, &len);
 	if(!json){
-		x->pg.b.fail = true;
+		pg->b.fail = true;
 		return false;
 	}
-	r = page_add(&x->pg, json, len);
+	more = page_take(pg, json, len, id, id);
 	bson_free(json);
-	if(r < 0){
-		x->too_big = true;
-		snprintf(x->big_id, sizeof(x->big_id), "%s", id);
-		return false;
-	}
-	if(r == 0) return false;
-	snprintf(x->pg.last, sizeof(x->pg.last), "%s", id);
-	return true;
+	return more;
 }
 
 /* One stream of the session index being read: its current page and line. */
@@ -343,16 +375,13 @@ static int sessions_from_index(hw_qstore_t *qs, const hw_request_t *req, const c
 	sx_it_t its[HW_STATE__COUNT];
 	const hw_sx_dir_t *d;
 	hw_sx_snap_t *snap;
-	sess_ctx_t x;
+	page_t pg;
 	size_t n = 0;
 	int rc = HW_OK;
 
 	*fallback = false;
 	memset(its, 0, sizeof(its));
-	memset(&x, 0, sizeof(x));
-	x.pg.budget = budget;
-	x.limit = req->limit;
-	jb_puts(&x.pg.b, "{\"sessions\":[");
+	page_init(&pg, budget, req->limit, "{\"sessions\":[");
 	/* the directory this process's store thread wrote last: no database read */
 	d = hw__sx_dir_acquire(qs->db, &snap);
 	if(!d) goto cleanup;
@@ -371,44 +400,32 @@ static int sessions_from_index(hw_qstore_t *qs, const hw_request_t *req, const c
 			if(cmp < 0 || (cmp == 0 && its[i].cur.version > best->cur.version)) best = &its[i];
 		}
 		if(!best) break;
-		if(hw_sx_match(&best->cur, req)){
-			int r;
-			if(x.pg.n == x.limit){
-				x.pg.more = true;
-				break;
-			}
-			r = page_add(&x.pg, best->cur.json, best->cur.json_len);
-			if(r < 0){
-				x.too_big = true;
-				snprintf(x.big_id, sizeof(x.big_id), "%s", best->cur.id);
-			}
-			if(r <= 0) break;
-			snprintf(x.pg.last, sizeof(x.pg.last), "%s", best->cur.id);
-		}
+		if(hw_sx_match(&best->cur, req) &&
+				(page_full(&pg) ||
+						!page_take(&pg, best->cur.json, best->cur.json_len, best->cur.id, best->cur.id)))
+			break;
 		snprintf(id, sizeof(id), "%s", best->cur.id);
 		for(size_t i = 0; rc == HW_OK && i < n; i++){
 			if(its[i].have && strcmp(its[i].cur.id, id) == 0) rc = sx_it_advance(qs, c, &its[i], id, err);
 		}
 	}
-	if(rc == HW_OK && x.too_big) rc = too_large(err, "session", x.big_id);
 cleanup:
 	if(rc == HW_ERR_NOTFOUND || rc == HW_ERR_DECODE || (rc == HW_OK && !d)) *fallback = true;
 	for(size_t i = 0; i < n; i++) free(its[i].text);
 	hw__sx_dir_release(snap);
 	mongoc_client_pool_push(qs->pool, c);
-	if(rc != HW_OK || *fallback){
-		free(x.pg.b.p);
-		return *fallback ? HW_OK : rc;
+	if(*fallback){
+		free(pg.b.p);
+		return HW_OK;
 	}
-	page_end(&x.pg, HW_CURSOR_SESSIONS);
-	return jb_finish(&x.pg.b, out, err);
+	return page_finish(&pg, rc, "session", HW_CURSOR_SESSIONS, out, err);
 }
 
 int hw_qstore_sessions(hw_qstore_t *qs, const hw_request_t *req, size_t budget, char **out, hw_error_t *err)
 {
 	bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, d, a;
 	char after[HW_ID_MAX + 1] = "";
-	sess_ctx_t x;
+	page_t pg;
 	int nstates = 0, only = 0, rc;
 
 	bool fallback;
@@ -458,29 +475,17 @@ int hw_qstore_sessions(hw_qstore_t *qs, const hw_request_t *req, size_t budget, 
 	BSON_APPEND_INT32(&d, "_id", 1);
 	bson_append_document_end(&opts, &d);
 	BSON_APPEND_INT64(&opts, "limit", req->limit + 1);
-	memset(&x, 0, sizeof(x));
-	x.pg.budget = budget;
-	x.limit = req->limit;
-	jb_puts(&x.pg.b, "{\"sessions\":[");
-	rc = run_find(qs, "sessions", &filter, &opts, sessions_doc, &x, err);
+	page_init(&pg, budget, req->limit, "{\"sessions\":[");
+	rc = run_find(qs, "sessions", &filter, &opts, sessions_doc, &pg, err);
 	bson_destroy(&filter);
 	bson_destroy(&opts);
-	if(rc == HW_OK && x.too_big) rc = too_large(err, "session", x.big_id);
-	if(rc != HW_OK){
-		free(x.pg.b.p);
-		return rc;
-	}
-	page_end(&x.pg, HW_CURSOR_SESSIONS);
-	return jb_finish(&x.pg.b, out, err);
+	return page_finish(&pg, rc, "session", HW_CURSOR_SESSIONS, out, err);
 }
 
 /* ------------------------------------------------------------------ q/events */
 
 typedef struct ev_ctx {
 	page_t pg;
-	int64_t limit;
-	bool too_big;
-	char big_id[HW_EVENT_KEY_MAX];
 	/* q/session: newest first, kept to be written oldest first */
 	char **keep;
 	size_t *keep_len;
@@ -491,15 +496,13 @@ typedef struct ev_ctx {
 static bool events_doc(void *ctx, const bson_t *doc)
 {
 	ev_ctx_t *x = ctx;
+	char key[HW_CURSOR_MAX + 1];
 	const char *id;
 	size_t len;
 	char *json;
-	int r;
+	bool more;
 
-	if(x->pg.n == x->limit){
-		x->pg.more = true;
-		return false;
-	}
+	if(page_full(&x->pg)) return false;
 	json = doc_json(doc, "id", &len, &id);
 	if(!json){
 		x->pg.b.fail = true;
@@ -509,16 +512,10 @@ static bool events_doc(void *ctx, const bson_t *doc)
 		bson_free(json);
 		return true;
 	}
-	r = page_add(&x->pg, json, len);
+	snprintf(key, sizeof(key), "%" PRId64 "|%s", doc_time(doc, "at"), id);
+	more = page_take(&x->pg, json, len, id, key);
 	bson_free(json);
-	if(r < 0){
-		x->too_big = true;
-		snprintf(x->big_id, sizeof(x->big_id), "%s", id);
-		return false;
-	}
-	if(r == 0) return false;
-	snprintf(x->pg.last, sizeof(x->pg.last), "%" PRId64 "|%s", doc_time(doc, "at"), id);
-	return true;
+	return more;
 }
 
 int hw_qstore_events(hw_qstore_t *qs, const hw_request_t *req, size_t budget, char **out, hw_error_t *err)
@@ -560,19 +557,11 @@ int hw_qstore_events(hw_qstore_t *qs, const hw_request_t *req, size_t budget, ch
 	bson_append_document_end(&opts, &d);
 	BSON_APPEND_INT64(&opts, "limit", req->limit + 1);
 	memset(&x, 0, sizeof(x));
-	x.pg.budget = budget;
-	x.limit = req->limit;
-	jb_puts(&x.pg.b, "{\"events\":[");
+	page_init(&x.pg, budget, req->limit, "{\"events\":[");
 	rc = run_find(qs, "events", &filter, &opts, events_doc, &x, err);
 	bson_destroy(&filter);
 	bson_destroy(&opts);
-	if(rc == HW_OK && x.too_big) rc = too_large(err, "event", x.big_id);
-	if(rc != HW_OK){
-		free(x.pg.b.p);
-		return rc;
-	}
-	page_end(&x.pg, HW_CURSOR_EVENTS);
-	return jb_finish(&x.pg.b, out, err);
+	return page_finish(&x.pg, rc, "event", HW_CURSOR_EVENTS, out, err);
 }
 
 /* ------------------------------------------------------------------ q/session */
@@ -584,7 +573,7 @@ static bool session_events_doc(void *ctx, const bson_t *doc)
 	size_t len;
 	char *json;
 
-	if((int64_t)x->nkeep == x->limit) return false;
+	if((int64_t)x->nkeep == x->pg.limit) return false;
 	json = doc_json(doc, "id", &len, &id);
 	if(!json){
 		x->pg.b.fail = true;
@@ -675,7 +664,7 @@ int hw_qstore_session(hw_qstore_t *qs, const hw_request_t *req, size_t budget, c
 	BSON_APPEND_INT32(&d, "_id", -1);
 	bson_append_document_end(&opts, &d);
 	BSON_APPEND_INT64(&opts, "limit", req->limit);
-	x.limit = req->limit;
+	x.pg.limit = req->limit;
 	x.pg.budget = budget - len - PAGE_TAIL_RESERVE;
 	rc = run_find(qs, "events", &filter, &opts, session_events_doc, &x, err);
 	if(rc != HW_OK) goto cleanup;
@@ -737,10 +726,7 @@ int hw_qstore_session_version(hw_qstore_t *qs, const char *id, int64_t *version,
 
 typedef struct roll_ctx {
 	page_t pg;
-	int64_t limit;
 	const char *key;
-	bool too_big;
-	char big_id[HW_ID_MAX + 1];
 } roll_ctx_t;
 
 static bool rollups_doc(void *ctx, const bson_t *doc)
@@ -749,12 +735,9 @@ static bool rollups_doc(void *ctx, const bson_t *doc)
 	const char *id;
 	size_t len;
 	char *json;
-	int r;
+	bool more;
 
-	if(x->pg.n == x->limit){
-		x->pg.more = true;
-		return false;
-	}
+	if(page_full(&x->pg)) return false;
 	json = doc_json(doc, x->key, &len, &id);
 	if(!json){
 		x->pg.b.fail = true;
@@ -764,16 +747,9 @@ static bool rollups_doc(void *ctx, const bson_t *doc)
 		bson_free(json);
 		return true;
 	}
-	r = page_add(&x->pg, json, len);
+	more = page_take(&x->pg, json, len, id, id);
 	bson_free(json);
-	if(r < 0){
-		x->too_big = true;
-		snprintf(x->big_id, sizeof(x->big_id), "%s", id);
-		return false;
-	}
-	if(r == 0) return false;
-	snprintf(x->pg.last, sizeof(x->pg.last), "%s", id);
-	return true;
+	return more;
 }
 
 int hw_qstore_rollups(hw_qstore_t *qs, bool machines, const hw_request_t *req, size_t budget, char **out, hw_error_t *err)
@@ -801,22 +777,14 @@ int hw_qstore_rollups(hw_qstore_t *qs, bool machines, const hw_request_t *req, s
 	BSON_APPEND_INT32(&d, "_id", 1);
 	bson_append_document_end(&opts, &d);
 	BSON_APPEND_INT64(&opts, "limit", req->limit + 1);
-	memset(&x, 0, sizeof(x));
-	x.pg.budget = budget;
-	x.limit = req->limit;
+	page_init(&x.pg, budget, req->limit, machines ? "{\"machines\":[" : "{\"projects\":[");
 	x.key = machines ? "machine" : "project";
-	jb_puts(&x.pg.b, machines ? "{\"machines\":[" : "{\"projects\":[");
 	rc = run_find(qs, machines ? "machines" : "projects", &filter, &opts, rollups_doc, &x, err);
 	bson_destroy(&filter);
 	bson_destroy(&opts);
-	if(rc == HW_OK && x.too_big) rc = too_large(err, x.key, x.big_id);
-	if(rc == HW_OK && one[0] && x.pg.n == 0) rc = hw_error_set(err, HW_ERR_NOTFOUND, "no %s '%s'", x.key, one);
-	if(rc != HW_OK){
-		free(x.pg.b.p);
-		return rc;
-	}
-	page_end(&x.pg, kind);
-	return jb_finish(&x.pg.b, out, err);
+	if(rc == HW_OK && !x.pg.too_big && one[0] && x.pg.n == 0)
+		rc = hw_error_set(err, HW_ERR_NOTFOUND, "no %s '%s'", x.key, one);
+	return page_finish(&x.pg, rc, x.key, kind, out, err);
 }
 
 /* ------------------------------------------------------------------ the claim fence */
