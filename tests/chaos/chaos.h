@@ -22,6 +22,7 @@
 #include "heartwire/topics.h"
 #include "hwtest.h"
 #include "servers.h"
+#include "collproc.h"
 #include "simagent.h"
 
 #define CH_ROOT HW_TOPIC_ROOT_DEFAULT
@@ -66,34 +67,7 @@ typedef struct ch_coll {
 /* Waits up to timeout_ms for collector/{id} to be retained as `want` ("online"/"offline"). */
 static inline int ch_presence_wait(const char *url, const char *id, const char *want, int timeout_ms)
 {
-	hw_mqtt_t *m = NULL;
-	hw_mqtt_opts_t o = HW_MQTT_OPTS_INIT;
-	hw_error_t err;
-	char cid[64], topic[HW_TOPIC_MAX];
-	bool seen = false;
-	int64_t end;
-
-	hwt_unique_name(cid, sizeof(cid), "chpres");
-	o.url = url;
-	o.client_id = cid;
-	snprintf(topic, sizeof(topic), "%s/collector/%s", CH_ROOT, id);
-	if(hw_mqtt_new(&m, &o, &err) != HW_OK || hw_mqtt_connect(m, NULL, &err) != HW_OK ||
-			hw_mqtt_subscribe(m, topic, 1, &err) != HW_OK){
-		fprintf(stderr, "presence watch: %s\n", err.msg);
-		hw_mqtt_free(m);
-		return -1;
-	}
-	end = hwt_now_ms() + timeout_ms;
-	while(!seen && hwt_now_ms() < end){
-		hw_mqtt_msg_t *msg;
-		hw_mqtt_wait(m, 50);
-		while((msg = hw_mqtt_next(m))){
-			if(msg->len == strlen(want) && memcmp(msg->payload, want, msg->len) == 0) seen = true;
-			hw_mqtt_msg_free(msg);
-		}
-	}
-	hw_mqtt_free(m);
-	return seen ? 0 : -1;
+	return hwt_collproc_presence_wait(url, CH_ROOT, id, want, timeout_ms);
 }
 
 /* Starts heartwire-collector `id` on the env's broker (url NULL) or url, with its own log and
@@ -101,37 +75,21 @@ static inline int ch_presence_wait(const char *url, const char *id, const char *
  * runs (a member of a group may be standing by: see ch_coll_start). */
 static inline int ch_coll_spawn(ch_env_t *e, ch_coll_t *c, const char *id, const char *url, const char *const *extra)
 {
-	char bin[512], grace[32];
-	const char *argv[64];
-	int n = 0;
+	hwt_collproc_t p = {.broker = url ? url : e->broker.url,
+			.mongo_uri = e->store.uri,
+			.db = e->db,
+			.startup_grace_ms = e->startup_grace_ms,
+			.flush_ms = 200,
+			.store_flush_ms = 500,
+			.rollup_ms = 100,
+			.extra = extra};
 
 	memset(c, 0, sizeof(*c));
 	snprintf(c->id, sizeof(c->id), "%s", id);
 	snprintf(c->log, sizeof(c->log), "%s/%s.log", e->dir, id);
-	snprintf(bin, sizeof(bin), "%s/collector/heartwire-collector", hwt_build_dir());
-	snprintf(grace, sizeof(grace), "%d", e->startup_grace_ms);
-	argv[n++] = bin;
-	argv[n++] = "--broker";
-	argv[n++] = url ? url : e->broker.url;
-	argv[n++] = "--mongo-uri";
-	argv[n++] = e->store.uri;
-	argv[n++] = "--db";
-	argv[n++] = e->db;
-	argv[n++] = "--id";
-	argv[n++] = c->id;
-	argv[n++] = "--startup-grace-ms";
-	argv[n++] = grace;
-	argv[n++] = "--flush-ms";
-	argv[n++] = "200";
-	argv[n++] = "--store-flush-ms";
-	argv[n++] = "500";
-	argv[n++] = "--rollup-ms";
-	argv[n++] = "100";
-	argv[n++] = "--log-level";
-	argv[n++] = "debug";
-	for(int i = 0; extra && extra[i] && n < 62; i++) argv[n++] = extra[i];
-	argv[n] = NULL;
-	c->pid = hwt_spawn(argv, c->log);
+	p.id = c->id;
+	p.log = c->log;
+	c->pid = hwt_collproc_spawn(&p);
 	return c->pid > 0 ? 0 : -1;
 }
 

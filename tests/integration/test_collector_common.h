@@ -21,6 +21,7 @@
 #include "heartwire/topics.h"
 #include "hwtest.h"
 #include "servers.h"
+#include "collproc.h"
 #include "simagent.h"
 
 #define TC_ROOT HW_TOPIC_ROOT_DEFAULT
@@ -58,63 +59,20 @@ static inline int tc_env_start(tc_env_t *e)
  * collector/{id}), within 15 s. */
 static inline int tc_collector_start(tc_env_t *e, const char *const *extra)
 {
-	char bin[512], grace[32];
-	const char *argv[48];
-	int n = 0;
-	hw_mqtt_t *m = NULL;
-	hw_mqtt_opts_t o = HW_MQTT_OPTS_INIT;
-	hw_error_t err;
-	char cid[64], topic[HW_TOPIC_MAX];
-	bool online = false;
-	int64_t end;
+	hwt_collproc_t p = {.broker = e->broker.url,
+			.mongo_uri = e->store.uri,
+			.db = e->db,
+			.id = e->id,
+			.startup_grace_ms = e->grace_ms,
+			.flush_ms = 100,
+			.store_flush_ms = 200,
+			.rollup_ms = 50,
+			.extra = extra,
+			.log = e->log};
 
-	snprintf(bin, sizeof(bin), "%s/collector/heartwire-collector", hwt_build_dir());
-	snprintf(grace, sizeof(grace), "%d", e->grace_ms);
-	argv[n++] = bin;
-	argv[n++] = "--broker";
-	argv[n++] = e->broker.url;
-	argv[n++] = "--mongo-uri";
-	argv[n++] = e->store.uri;
-	argv[n++] = "--db";
-	argv[n++] = e->db;
-	argv[n++] = "--id";
-	argv[n++] = e->id;
-	argv[n++] = "--startup-grace-ms";
-	argv[n++] = grace;
-	argv[n++] = "--flush-ms";
-	argv[n++] = "100";
-	argv[n++] = "--store-flush-ms";
-	argv[n++] = "200";
-	argv[n++] = "--rollup-ms";
-	argv[n++] = "50";
-	argv[n++] = "--log-level";
-	argv[n++] = "debug";
-	for(int i = 0; extra && extra[i] && n < 46; i++) argv[n++] = extra[i];
-	argv[n] = NULL;
-	e->collector = hwt_spawn(argv, e->log);
+	e->collector = hwt_collproc_spawn(&p);
 	if(e->collector <= 0) return -1;
-	/* wait for the retained "online" of this collector */
-	hwt_unique_name(cid, sizeof(cid), "tcw");
-	o.url = e->broker.url;
-	o.client_id = cid;
-	snprintf(topic, sizeof(topic), "%s/collector/%s", TC_ROOT, e->id);
-	if(hw_mqtt_new(&m, &o, &err) != HW_OK || hw_mqtt_connect(m, NULL, &err) != HW_OK ||
-			hw_mqtt_subscribe(m, topic, 1, &err) != HW_OK){
-		fprintf(stderr, "collector watch: %s\n", err.msg);
-		hw_mqtt_free(m);
-		return -1;
-	}
-	end = hwt_now_ms() + 15000;
-	while(!online && hwt_now_ms() < end){
-		hw_mqtt_msg_t *msg;
-		hw_mqtt_wait(m, 50);
-		while((msg = hw_mqtt_next(m))){
-			if(msg->len == 6 && memcmp(msg->payload, "online", 6) == 0) online = true;
-			hw_mqtt_msg_free(msg);
-		}
-	}
-	hw_mqtt_free(m);
-	if(!online){
+	if(hwt_collproc_presence_wait(e->broker.url, TC_ROOT, e->id, "online", 15000) != 0){
 		fprintf(stderr, "collector did not come online\n");
 		hwt_print_tail(e->log, 40);
 		return -1;
