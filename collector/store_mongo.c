@@ -104,27 +104,8 @@ static bool is_time_key(const char *key)
 	return false;
 }
 
-/* Appends one leaf member. to_dates: integer times become dates (0 or less: null), as stored;
- * else dates (and null times) become integer ms again, as on the wire. */
-static void copy_leaf(bson_iter_t *it, const char *key, bson_t *dst, bool to_dates)
-{
-	bson_type_t t = bson_iter_type(it);
-
-	if(to_dates && (t == BSON_TYPE_INT32 || t == BSON_TYPE_INT64) && is_time_key(key)){
-		int64_t v = bson_iter_as_int64(it);
-		if(v > 0) bson_append_date_time(dst, key, -1, v);
-		else bson_append_null(dst, key, -1);
-	}else if(!to_dates && t == BSON_TYPE_DATE_TIME){
-		bson_append_int64(dst, key, -1, bson_iter_date_time(it));
-	}else if(!to_dates && t == BSON_TYPE_NULL && is_time_key(key)){
-		bson_append_int64(dst, key, -1, 0);
-	}else{
-		bson_append_iter(dst, key, -1, it);
-	}
-}
-
-/* Copies the members of it's container into dst, recursively, converting times (copy_leaf). */
-static void copy_times(bson_iter_t *it, bson_t *dst, bool to_dates)
+/* Copies the members of it's container into dst, turning integer times into dates. */
+static void copy_to_bson(bson_iter_t *it, bson_t *dst)
 {
 	while(bson_iter_next(it)){
 		const char *key = bson_iter_key(it);
@@ -134,17 +115,61 @@ static void copy_times(bson_iter_t *it, bson_t *dst, bool to_dates)
 		case BSON_TYPE_DOCUMENT:
 			bson_iter_recurse(it, &child);
 			bson_append_document_begin(dst, key, -1, &sub);
-			copy_times(&child, &sub, to_dates);
+			copy_to_bson(&child, &sub);
 			bson_append_document_end(dst, &sub);
 			break;
 		case BSON_TYPE_ARRAY:
 			bson_iter_recurse(it, &child);
 			bson_append_array_begin(dst, key, -1, &sub);
-			copy_times(&child, &sub, to_dates);
+			copy_to_bson(&child, &sub);
 			bson_append_array_end(dst, &sub);
 			break;
+		case BSON_TYPE_INT32:
+		case BSON_TYPE_INT64:
+			if(is_time_key(key)){
+				int64_t v = bson_iter_as_int64(it);
+				if(v > 0) bson_append_date_time(dst, key, -1, v);
+				else bson_append_null(dst, key, -1);
+				break;
+			}
+			bson_append_iter(dst, key, -1, it);
+			break;
 		default:
-			copy_leaf(it, key, dst, to_dates);
+			bson_append_iter(dst, key, -1, it);
+			break;
+		}
+	}
+}
+
+/* The reverse: dates (and null times) back to integer ms. */
+static void copy_from_bson(bson_iter_t *it, bson_t *dst)
+{
+	while(bson_iter_next(it)){
+		const char *key = bson_iter_key(it);
+		bson_iter_t child;
+		bson_t sub;
+		switch(bson_iter_type(it)){
+		case BSON_TYPE_DOCUMENT:
+			bson_iter_recurse(it, &child);
+			bson_append_document_begin(dst, key, -1, &sub);
+			copy_from_bson(&child, &sub);
+			bson_append_document_end(dst, &sub);
+			break;
+		case BSON_TYPE_ARRAY:
+			bson_iter_recurse(it, &child);
+			bson_append_array_begin(dst, key, -1, &sub);
+			copy_from_bson(&child, &sub);
+			bson_append_array_end(dst, &sub);
+			break;
+		case BSON_TYPE_DATE_TIME:
+			bson_append_int64(dst, key, -1, bson_iter_date_time(it));
+			break;
+		case BSON_TYPE_NULL:
+			if(is_time_key(key)) bson_append_int64(dst, key, -1, 0);
+			else bson_append_null(dst, key, -1);
+			break;
+		default:
+			bson_append_iter(dst, key, -1, it);
 			break;
 		}
 	}
@@ -165,7 +190,7 @@ static int doc_from_json(const char *json, size_t len, const char *id, const cha
 	bson_init(out);
 	BSON_APPEND_UTF8(out, "_id", id);
 	bson_iter_init(&it, &src);
-	copy_times(&it, &body, true);
+	copy_to_bson(&it, &body);
 	bson_iter_init(&bit, &body);
 	while(bson_iter_next(&bit)){
 		const char *k = bson_iter_key(&bit);
@@ -189,7 +214,7 @@ static char *session_json_from_doc(const bson_t *doc, int64_t *birth_epoch, size
 	*birth_epoch = -1;
 	BSON_APPEND_INT32(&out, "v", 1);
 	bson_iter_init(&it, doc);
-	copy_times(&it, &body, false);
+	copy_from_bson(&it, &body);
 	bson_iter_init(&it, &body);
 	while(bson_iter_next(&it)){
 		const char *k = bson_iter_key(&it);
@@ -1114,5 +1139,5 @@ char *hw__store_session_json(const bson_t *doc, int64_t *birth_epoch, size_t *le
 
 void hw__store_dates_to_ms(bson_iter_t *it, bson_t *dst)
 {
-	copy_times(it, dst, false);
+	copy_from_bson(it, dst);
 }
